@@ -1,0 +1,80 @@
+"""Execute the py:percent notebooks with papermill at a preset, ready for the book or for nbval.
+
+For each ``notebooks/NAME.py``: convert with jupytext, execute with papermill injecting
+``preset``, ``run_root`` and ``device`` (plus any ``-p key=value``), hide the injected
+parameters cell in the rendered book (``remove-cell`` tag), and write ``OUT/NAME.ipynb``.
+A notebook that raises stops the build with its name and the failing cell's error.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import sys
+import time
+from pathlib import Path
+
+import jupytext
+import nbformat
+import papermill as pm
+
+
+def _value(text: str):
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def execute(src: Path, out_dir: Path, params: dict, cwd: Path) -> Path:
+    nb = jupytext.read(src)
+    tmp = out_dir / f".{src.stem}.input.ipynb"
+    nbformat.write(nb, tmp)
+    out = out_dir / f"{src.stem}.ipynb"
+    part = out_dir / f".{src.stem}.partial.ipynb"
+    try:
+        pm.execute_notebook(str(tmp), str(part), parameters=params, cwd=str(cwd), progress_bar=False,
+                            kernel_name="python3", log_output=False)
+    except pm.PapermillExecutionError as e:
+        sys.exit(f"notebook {src} failed in cell {e.exec_count}: {e.ename}: {e.evalue}\n"
+                 f"(partially executed copy: {part})")
+    finally:
+        tmp.unlink(missing_ok=True)
+    done = nbformat.read(part, as_version=4)
+    for cell in done.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    nbformat.write(done, part)
+    os.replace(part, out)  # atomic: a half-written notebook never reaches the book
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("notebooks", nargs="+", type=Path)
+    ap.add_argument("--preset", default="default")
+    ap.add_argument("--runs", default="runs", help="run root shared by all notebooks")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE")
+    args = ap.parse_args(argv)
+
+    root = Path.cwd()
+    args.out.mkdir(parents=True, exist_ok=True)
+    params = {"preset": args.preset, "run_root": str((root / args.runs).resolve()), "device": args.device}
+    for kv in args.param:
+        key, sep, val = kv.partition("=")
+        if not sep:
+            sys.exit(f"-p expects KEY=VALUE, got {kv!r}")
+        params[key] = _value(val)
+    for src in args.notebooks:
+        if not src.exists():
+            sys.exit(f"notebook source {src} does not exist")
+        t0 = time.perf_counter()
+        out = execute(src, args.out, params, cwd=src.parent.resolve())
+        print(f"executed {src} -> {out} at preset={args.preset} in {time.perf_counter() - t0:.1f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
