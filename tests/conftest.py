@@ -1,0 +1,37 @@
+"""Shared fixtures. Registers a tiny synthetic dataset ``toy`` (used by the engine tests and CLI tests).
+
+``toy``: 2 classes, 1×8×8 float32 images of Gaussian noise; class 1 carries a planted local feature
+(a +1.5 bump on a random 2×2 patch). Options: ``n_train`` (default 512), ``n_test`` (128), ``seed``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import impkit.data as _data
+from impkit.data.base import Dataset
+
+
+def make_toy(root=None, split="train", seed=0, n_train=512, n_test=128, side=8, **_):
+    n = n_train if split == "train" else n_test
+    rng = np.random.default_rng([int(seed), 0 if split == "train" else 1, 1234])
+    x = rng.normal(size=(n, side, side)).astype(np.float32)
+    y = rng.integers(0, 2, size=n)
+    for i in np.nonzero(y)[0]:
+        a, b = rng.integers(0, side - 1, size=2)
+        x[i, a:a + 2, b:b + 2] += 1.5
+    return Dataset(x=torch.from_numpy(x.reshape(n, -1)), y=torch.from_numpy(y.astype(np.int64)),
+                   image_shape=(1, side, side), num_classes=2, name="toy",
+                   info={"options": {"seed": seed, "n_train": n_train, "n_test": n_test}})
+
+
+if "toy" not in _data._REGISTRY:
+    _data.register("toy")(make_toy)
+
+
+@pytest.fixture
+def toy_overrides():
+    """Overrides that make a `ci` run on `toy` take a second or two."""
+    return {"train.steps": 120, "train.t_rewind": 10, "train.eval_every": 60, "train.checkpoint_every": 40,
+            "prune.rounds": 3, "model.hidden": (16,)}
