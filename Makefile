@@ -28,9 +28,9 @@ help:
 	@echo "make bench       print speed and memory benchmarks for this machine"
 	@echo "make clean       remove build outputs (keeps $(RUNS)/); make clean-runs removes run results"
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt constraints.txt pyproject.toml
 	@test -x $(PYTHON) || $(PY) -m venv $(VENV)
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $@
 
