@@ -166,7 +166,7 @@ def run_jobs(jobs: Sequence[Job], device: str = "auto", progress: bool = True, m
                 m, bm = _masks_from_npz(store.load_npz(rd / "mask.npz"), L)
             else:
                 m, bm = compute_masks(j, n, shapes)
-            for p in [j.path, *j.share]:
+            for p in [j.path, *(j.share if n == 0 else [])]:
                 d = store.round_dir(p, n)
                 if not (d / "mask.npz").exists():
                     store.save_npz(d / "mask.npz", _mask_arrays(m, bm))

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from impkit.model import FCN
 
 CHUNK = 500  # steps of minibatch indices drawn at once
+SMALL_STEP_WORK = 3e7  # R * batch * weights below which CPU training runs on one thread
 
 
 class TrainingDiverged(RuntimeError):
@@ -267,6 +268,24 @@ def train(model: FCN, data: ReplicaData, steps: int, *, lr: float, batch: int, s
     (one per replica: eval points, train-loss window means, train-loss curve per chunk), ``wall_s``,
     ``steps_per_s``.
     """
+    R = model.R
+    threads = torch.get_num_threads()
+    if data.x.device.type == "cpu":
+        # tiny steps are dominated by thread wake-ups: run them single-threaded
+        work = R * batch * sum(p.numel() for p in model.weights) / max(R, 1)
+        if work < SMALL_STEP_WORK:
+            torch.set_num_threads(1)
+    try:
+        return _train(model, data, steps, lr=lr, batch=batch, stream_seeds=stream_seeds, start_step=start_step,
+                      history=history, eval_every=eval_every, checkpoint_every=checkpoint_every,
+                      on_checkpoint=on_checkpoint, hooks=hooks, mask_forward=mask_forward, compile=compile,
+                      progress=progress, desc=desc, round_idx=round_idx, replica_names=replica_names, chunk=chunk)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(model, data, steps, *, lr, batch, stream_seeds, start_step, history, eval_every, checkpoint_every,
+           on_checkpoint, hooks, mask_forward, compile, progress, desc, round_idx, replica_names, chunk) -> dict:
     R = model.R
     names = list(replica_names) if replica_names is not None else [f"replica {r}" for r in range(R)]
     hist = history if history is not None else new_history(R)

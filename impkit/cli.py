@@ -1,0 +1,172 @@
+"""Command line: ``python -m impkit {run,ls,show}`` (also the ``impkit`` console script).
+
+    impkit run --preset ci --dataset nlgp --method imp --seed 0 --out runs
+    impkit run --preset paper --method imp,oneshot,random --seeds 0,1,2 --clone --set train.eval_every=10000
+    impkit ls runs
+    impkit show runs/nlgp-imp-s0-<hash>
+
+Bad input gives one error line and exit status 2 (no traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from impkit.config import METHODS, PRESETS, ConfigError
+
+
+def _ints(s: str) -> list[int]:
+    try:
+        return [int(v) for v in s.replace(" ", "").split(",") if v != ""]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {s!r}") from None
+
+
+def _methods(s: str) -> list[str]:
+    ms = [v for v in s.replace(" ", "").split(",") if v]
+    bad = [m for m in ms if m not in METHODS]
+    if bad or not ms:
+        raise argparse.ArgumentTypeError(f"method must be one of {', '.join(METHODS)} (comma-separated), got {s!r}")
+    return ms
+
+
+def _replicas(s: str):
+    if s == "auto":
+        return None
+    try:
+        v = int(s)
+    except ValueError:
+        v = 0
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"--replicas must be 'auto' or a positive integer, got {s!r}")
+    return v
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2
+        self.exit(2, f"impkit: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="impkit", description="Iterative magnitude pruning runs (Redman et al. 2024).")
+    sub = p.add_subparsers(dest="cmd", parser_class=_Parser)
+    r = sub.add_parser("run", help="train the missing rounds of one or more runs")
+    r.add_argument("--preset", default="default", choices=sorted(PRESETS))
+    r.add_argument("--dataset", default=None, help="dataset name (default: the preset's); '<name>-clone' for a clone")
+    r.add_argument("--method", type=_methods, default=["imp"], help="imp | oneshot | random (comma-separated ok)")
+    r.add_argument("--seed", type=int, default=None)
+    r.add_argument("--seeds", type=_ints, default=None, help="comma-separated seeds, e.g. 0,1,2")
+    r.add_argument("--clone", action="store_true", help="also train on the Gaussian clone of the dataset")
+    r.add_argument("--out", default="runs", help="root directory of the runs (default: runs)")
+    r.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    r.add_argument("--replicas", type=_replicas, default=None, metavar="auto|N",
+                   help="max replicas trained as one batch (default auto: all compatible runs)")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a setting, e.g. --set train.steps=2000 (repeatable)")
+    r.add_argument("--quiet", action="store_true", help="no progress bars")
+    ls = sub.add_parser("ls", help="list runs under ROOT")
+    ls.add_argument("root", nargs="?", default="runs")
+    sh = sub.add_parser("show", help="show one run: config, rounds, sparsity, accuracy")
+    sh.add_argument("run")
+    return p
+
+
+def _overrides(items: list[str]) -> dict:
+    out = {}
+    for it in items:
+        if "=" not in it:
+            raise ConfigError(f"--set expects KEY=VALUE, got {it!r}")
+        k, v = it.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def cmd_run(a) -> int:
+    from impkit.config import make_config
+    from impkit.runs import train_configs
+
+    seeds = a.seeds if a.seeds is not None else [a.seed if a.seed is not None else 0]
+    if a.seed is not None and a.seeds is not None:
+        raise ConfigError("give --seed or --seeds, not both")
+    ov = _overrides(a.set)
+    if a.device != "auto":
+        ov["train.device"] = a.device
+    ds = a.dataset or PRESETS[a.preset]["dataset"]
+    names = [ds] + ([f"{ds}-clone"] if a.clone and not ds.endswith("-clone") else [])
+    cfgs = [make_config(a.preset, n, m, s, ov) for n in names for m in a.method for s in seeds]
+    runs = train_configs(cfgs, a.out, device=a.device, progress=not a.quiet, max_replicas=a.replicas)
+    for r in runs:
+        done = r.rounds_done
+        acc = r.metrics(done[-1]).get("final_test_acc") if done else None
+        print(f"{r.path}  rounds {done[0] if done else '-'}..{done[-1] if done else '-'}  "
+              f"test acc (last round) {acc if acc is None else f'{acc:.4f}'}")
+    return 0
+
+
+def cmd_ls(a) -> int:
+    from impkit.runs import list_runs
+
+    root = Path(a.root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"no such run root: {root}")
+    runs = list_runs(root)
+    if not runs:
+        print(f"no runs under {root}")
+        return 0
+    print(f"{'run':<48} {'dataset':<18} {'method':<8} {'seed':>4} {'rounds':>7}  acc(last)")
+    for r in runs:
+        done = r.rounds_done
+        acc = ""
+        if done:
+            v = r.metrics(done[-1]).get("final_test_acc")
+            acc = "" if v is None else f"{v:.4f}"
+        print(f"{r.path.name:<48} {r.dataset:<18} {r.method:<8} {r.seed:>4} "
+              f"{len(done):>3}/{r.config.prune.rounds + 1:<3}  {acc}")
+    return 0
+
+
+def cmd_show(a) -> int:
+    from impkit.config import non_default
+    from impkit.runs import load_run
+
+    r = load_run(a.run)
+    print(f"run      {r.path}")
+    print(f"dataset  {r.dataset}   method {r.method}   seed {r.seed}")
+    print("settings (non-default): " + ", ".join(f"{k}={v}" for k, v in non_default(r.config).items()))
+    done = r.rounds_done
+    print(f"rounds   {len(done)}/{r.config.prune.rounds + 1} done: {done}")
+    if done:
+        L = r.num_layers
+        head = " ".join(f"{'L' + str(l) + ' kept':>12}" for l in range(L))
+        print(f"{'round':>5} {head} {'sparsity':>9} {'test acc':>9} {'test loss':>9}")
+        for n in done:
+            sp, m = r.sparsity(n), r.metrics(n)
+            cols = " ".join(f"{e['kept']:>12}" for e in sp["layers"])
+            acc, loss = m.get("final_test_acc"), m.get("final_test_loss")
+            print(f"{n:>5} {cols} {sp['sparsity']:>9.4f} {acc if acc is not None else float('nan'):>9.4f} "
+                  f"{loss if loss is not None else float('nan'):>9.4f}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from impkit.store import StoreError
+    from impkit.train import TrainingDiverged
+
+    p = build_parser()
+    a = p.parse_args(argv)
+    if a.cmd is None:
+        p.print_help()
+        return 2
+    try:
+        return {"run": cmd_run, "ls": cmd_ls, "show": cmd_show}[a.cmd](a)
+    except (ConfigError, StoreError, TrainingDiverged, FileNotFoundError, ValueError) as e:
+        print(f"impkit: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("impkit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
