@@ -158,7 +158,7 @@ def _excess_kurtosis(v: torch.Tensor) -> torch.Tensor:
 
 
 def clone_moment_check(real: Dataset, clone: Dataset, n_proj: int = 32, seed: int = 0,
-                       classes=None) -> dict[str, Any]:
+                       classes=None, alpha: float = 1e-3) -> dict[str, Any]:
     """Compare a clone with the data it was fitted on, class by class, in normalised feature space.
 
     For each class c (real rows X_c, n_c; clone rows m_c) and each of ``n_proj`` random unit directions u
@@ -173,6 +173,13 @@ def clone_moment_check(real: Dataset, clone: Dataset, n_proj: int = 32, seed: in
     * ``cov_ratio`` (K,): ||Sigma_clone - Sigma_c||_F^2 / ((tr Sigma_c)^2 + ||Sigma_c||_F^2) * (m_c - 1),
       expectation ~1 for Gaussian sampling (Var of a sample covariance entry: (S_ii S_jj + S_ij^2)/(m-1));
       computed from Gram matrices, no D x D matrix.
+    * ``mean_ratio_lo/hi``, ``cov_ratio_lo/hi`` (K,): Laurent-Massart bounds that each ratio leaves with
+      probability <= ``alpha`` on either side: ||Delta mu||^2 is exactly sum_i (lambda_i/m) chi2_1 (lambda the
+      eigenvalues of Sigma_c); ||Sigma_clone - Sigma_c||_F^2 is, to leading order in 1/m, sum w chi2_1 with
+      weights 2 lambda_i^2/(m-1) (diagonal) and 2 lambda_i lambda_j/(m-1) (i < j).
+    * ``ok``: dict of booleans -- all ``mean_z``/``var_z`` inside the two-sided Bonferroni bound for
+      family-wise level ``alpha``, the ratios inside their bounds (Bonferroni over classes), and the clone's
+      per-pixel excess kurtosis within ``z * kurtosis_se`` of its small-sample bias -6/(m+1).
     * ``proj_kurtosis_real`` / ``proj_kurtosis_clone`` (K, n_proj): excess kurtosis along u.
     * ``pixel_kurtosis_real`` / ``pixel_kurtosis_clone`` (K,): mean over pixels of the per-pixel excess kurtosis.
     * ``kurtosis_se`` (K,): sqrt(24 / m_c), the standard error of one excess-kurtosis estimate of a Gaussian
@@ -187,7 +194,8 @@ def clone_moment_check(real: Dataset, clone: Dataset, n_proj: int = 32, seed: in
     u /= u.norm(dim=0, keepdim=True)
     res: dict[str, list] = {k: [] for k in ("mean_z", "var_z", "mean_ratio", "mean_ratio_sd", "cov_ratio",
                                             "proj_kurtosis_real", "proj_kurtosis_clone", "pixel_kurtosis_real",
-                                            "pixel_kurtosis_clone", "kurtosis_se", "n_real", "n_clone")}
+                                            "pixel_kurtosis_clone", "kurtosis_se", "n_real", "n_clone",
+                                            "mean_ratio_lo", "mean_ratio_hi", "cov_ratio_lo", "cov_ratio_hi")}
     for c in ks:
         xr = real.features(torch.nonzero(real.y == c).flatten().to(real.device)).double().cpu()
         xq = clone.features(torch.nonzero(clone.y == c).flatten().to(clone.device)).double().cpu()
@@ -201,12 +209,25 @@ def clone_moment_check(real: Dataset, clone: Dataset, n_proj: int = 32, seed: in
         k = m - 1
         ratio = (pq.var(0) / var_u) ** (1 / 3)
         res["var_z"].append(((ratio - (1 - 2 / (9 * k))) / math.sqrt(2 / (9 * k))).numpy())
-        gr = ar @ ar.T
+        if D <= max(n, m):  # D x D is the smaller computation
+            gr = ar.T @ ar
+            fro = float(((aq.T @ aq - gr) ** 2).sum())
+        else:  # low rank: Gram matrices only, ||B^T B - A^T A||^2 = ||BB^T||^2 + ||AA^T||^2 - 2||AB^T||^2
+            gr = ar @ ar.T
+            fro = float(((aq @ aq.T) ** 2).sum()) + float((gr**2).sum()) - 2 * float(((ar @ aq.T) ** 2).sum())
         tr, tr2 = float(gr.trace()), float((gr**2).sum())
         res["mean_ratio"].append(float(((mu_q - mu_r) ** 2).sum()) / (tr / m))
         res["mean_ratio_sd"].append(math.sqrt(2 * tr2) / tr)
-        fro = float(((aq @ aq.T) ** 2).sum()) + tr2 - 2 * float(((ar @ aq.T) ** 2).sum())
-        res["cov_ratio"].append(fro * (m - 1) / (tr**2 + tr2))
+        big = tr**2 + tr2
+        res["cov_ratio"].append(fro * (m - 1) / big)
+        lam = torch.linalg.eigvalsh(gr).clamp_min(0)
+        x_lm = math.log(2 * len(ks) / alpha)
+        lmax, s2, s4 = float(lam.max()), float((lam**2).sum()), float((lam**4).sum())
+        res["mean_ratio_lo"].append(1 - 2 * math.sqrt(s2 * x_lm) / tr)
+        res["mean_ratio_hi"].append(1 + (2 * math.sqrt(s2 * x_lm) + 2 * lmax * x_lm) / tr)
+        sw2 = 2 * s4 + 2 * s2**2  # sum of squared weights, times (m-1)^2
+        res["cov_ratio_lo"].append(1 - 2 * math.sqrt(sw2 * x_lm) / big)
+        res["cov_ratio_hi"].append(1 + (2 * math.sqrt(sw2 * x_lm) + 4 * lmax**2 * x_lm) / big)
         res["proj_kurtosis_real"].append(_excess_kurtosis(pr).numpy())
         res["proj_kurtosis_clone"].append(_excess_kurtosis(pq).numpy())
         res["pixel_kurtosis_real"].append(float(_excess_kurtosis(xr).nanmean()))
@@ -214,6 +235,24 @@ def clone_moment_check(real: Dataset, clone: Dataset, n_proj: int = 32, seed: in
         res["kurtosis_se"].append(math.sqrt(24 / m))
         res["n_real"].append(n)
         res["n_clone"].append(m)
-    out = {k: np.asarray(v) for k, v in res.items()}
+    out: dict[str, Any] = {k: np.asarray(v) for k, v in res.items()}
     out["classes"] = list(ks)
+    zb = float(_norm_isf(alpha / (2 * max(out["mean_z"].size, 1))))
+    zk = float(_norm_isf(alpha / (2 * max(len(ks), 1))))
+    bias = -6 / (out["n_clone"] + 1)
+    out["ok"] = {
+        "mean_z": bool(np.abs(out["mean_z"]).max() < zb),
+        "var_z": bool(np.abs(out["var_z"]).max() < zb),
+        "mean_ratio": bool(((out["mean_ratio"] > out["mean_ratio_lo"]) & (out["mean_ratio"] < out["mean_ratio_hi"])).all()),
+        "cov_ratio": bool(((out["cov_ratio"] > out["cov_ratio_lo"]) & (out["cov_ratio"] < out["cov_ratio_hi"])).all()),
+        "clone_kurtosis": bool((np.abs(out["pixel_kurtosis_clone"] - bias) < zk * out["kurtosis_se"]).all()),
+    }
+    out["z_bound"] = zb
     return out
+
+
+def _norm_isf(p: float) -> float:
+    """Upper-tail normal quantile (scipy-free)."""
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(1 - p)
