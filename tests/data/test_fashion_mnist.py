@@ -1,0 +1,68 @@
+"""Fashion-MNIST: the real Debian files when installed, an IDX round trip, clear errors."""
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import impkit.data as data
+from impkit.data import fashion_mnist as fm
+
+HAVE = all((Path(fm.SYSTEM_DIR) / f"{n}.gz").is_file() for p in fm.FILES.values() for n in p)
+
+
+@pytest.mark.skipif(not HAVE, reason="Debian package dataset-fashion-mnist not installed")
+def test_real_files():
+    tr = data.load("fashion-mnist")
+    te = data.load("fashion-mnist", split="test")
+    assert tr.x.shape == (60000, 784) and te.x.shape == (10000, 784) and tr.x.dtype == torch.uint8
+    assert (torch.bincount(tr.y) == 6000).all() and (torch.bincount(te.y) == 1000).all()
+    assert tr.image_shape == (1, 28, 28) and tr.scale == 255.0 and tr.shift is None
+    sub = data.load("fashion-mnist", classes=[9, 0], n_train=500, center=True)
+    assert len(sub) == 500 and set(sub.y.tolist()) == {0, 1} and sub.num_classes == 2
+    keep = (tr.y == 9) | (tr.y == 0)
+    assert torch.equal(sub.x, tr.x[keep][:500])
+    assert torch.allclose(sub.shift, tr.x.double().mean(0).float(), atol=1e-3)
+
+
+def _write_idx(path, arr):
+    arr = np.asarray(arr, dtype=np.uint8)
+    head = bytes([0, 0, 8, arr.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(head + arr.tobytes())
+
+
+def test_idx_round_trip_and_env(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    d = tmp_path / "fashion-mnist"
+    d.mkdir()
+    xs = {s: rng.integers(0, 256, (n, 28, 28)) for s, n in (("train", 30), ("test", 10))}
+    ys = {s: np.arange(len(xs[s])) % 10 for s in xs}
+    for s, (xi, yi) in fm.FILES.items():
+        _write_idx(d / f"{xi}.gz", xs[s])
+        _write_idx(d / f"{yi}.gz", ys[s])
+    monkeypatch.setenv("IMPKIT_DATA", str(tmp_path))
+    ds = data.load("fashion-mnist", split="test", seed=3)
+    np.testing.assert_array_equal(ds.x.numpy(), xs["test"].reshape(10, -1))
+    np.testing.assert_array_equal(ds.y.numpy(), ys["test"])
+    assert str(d) == ds.info["root"]
+    # a truncated file is named in the error
+    (d / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(bytes([0, 0, 8, 1, 0, 0, 0, 10]) + b"\0" * 9))
+    with pytest.raises(fm.IDXError, match=r"t10k-labels-idx1-ubyte.gz: header says shape \(10,\)"):
+        data.load("fashion-mnist", split="test", root=tmp_path)
+
+
+def test_missing_files_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("IMPKIT_DATA", str(tmp_path / "env"))
+    monkeypatch.setattr(fm, "SYSTEM_DIR", str(tmp_path / "system"))
+    with pytest.raises(FileNotFoundError) as e:
+        data.load("fashion-mnist", root=tmp_path / "empty")
+    msg = str(e.value)
+    assert "train-images-idx3-ubyte.gz" in msg and str(tmp_path / "empty") in msg and "env" in msg
+    assert "apt-get install dataset-fashion-mnist" in msg and "IMPKIT_DATA" in msg
+
+
+def test_bad_option():
+    with pytest.raises(ValueError, match=r"unknown option\(s\) 'n'.*valid options: center, classes, n_test, n_train"):
+        data.load("fashion-mnist", n=5)
