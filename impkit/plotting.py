@@ -1,0 +1,308 @@
+"""Figures of the paper, from plain arrays (never run objects), in one colour-blind-safe style.
+
+Style: the Okabe-Ito palette; methods have fixed colours (IMP black, one-shot blue, random vermillion as in the
+paper's Fig 4), data vs Gaussian clone are told apart by line style (solid vs dashed). Every function returns a
+matplotlib Figure and leaves saving to the caller.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+__all__ = [
+    "OKABE_ITO", "METHOD_COLORS", "SOURCE_STYLES", "style", "method_color",
+    "mask_gallery", "mask_rgb", "filter_grid", "ica_pca_figure", "clone_figure",
+    "metric_vs_sparsity", "cavity_by_fate", "cavity_by_fate_rounds", "rf_width_hist",
+]
+
+OKABE_ITO = {
+    "black": "#000000", "orange": "#E69F00", "skyblue": "#56B4E9", "green": "#009E73",
+    "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7",
+}
+METHOD_COLORS = {"imp": OKABE_ITO["black"], "oneshot": OKABE_ITO["blue"], "random": OKABE_ITO["vermillion"]}
+METHOD_LABELS = {"imp": "IMP", "oneshot": "one-shot", "random": "random"}
+SOURCE_STYLES = {"data": "-", "clone": "--"}
+_CYCLE = [OKABE_ITO[k] for k in ("black", "blue", "vermillion", "green", "orange", "skyblue", "purple", "yellow")]
+
+_RC = {
+    "figure.dpi": 110, "savefig.dpi": 150, "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
+    "legend.fontsize": 8, "xtick.labelsize": 8, "ytick.labelsize": 8, "axes.spines.top": False,
+    "axes.spines.right": False, "axes.prop_cycle": matplotlib.cycler(color=_CYCLE), "image.cmap": "gray",
+}
+
+
+def style() -> None:
+    """Apply impkit's rcParams globally (notebooks call this once)."""
+    plt.rcParams.update(_RC)
+
+
+def method_color(method: str, i: int = 0) -> str:
+    return METHOD_COLORS.get(method.lower().replace("-", "").replace("_", ""), _CYCLE[i % len(_CYCLE)])
+
+
+def _label(method: str) -> str:
+    return METHOD_LABELS.get(method.lower().replace("-", "").replace("_", ""), method)
+
+
+def _fig(*args, **kw):
+    with plt.rc_context(_RC):
+        return plt.subplots(*args, **kw)
+
+
+def mask_rgb(mask, image_shape) -> np.ndarray:
+    """One unit's mask (D,) -> an (H, W, 3) image: grey levels for one channel; for RGB the colour of a pixel says
+    which channels survive (red = only R, white = all three, black = none)."""
+    c, h, w = image_shape
+    m = (np.asarray(mask).reshape(c, h, w) != 0).astype(float)
+    if c == 1:
+        return np.repeat(m[0][..., None], 3, axis=2)
+    if c == 3:
+        return m.transpose(1, 2, 0)
+    return np.repeat(m.mean(0)[..., None], 3, axis=2)
+
+
+def mask_gallery(masks, image_shape, n: int = 16, order: str = "most", title: str | None = None,
+                 ncols: int | None = None, units: Sequence[int] | None = None):
+    """Fig 1: first-layer masks of the units with the most surviving weights (``order="most"``) or the given units.
+
+    masks: (units, D) 0/1; image_shape: (C, H, W).
+    """
+    m = np.asarray(masks) != 0
+    if units is None:
+        counts = m.sum(1)
+        units = np.argsort(-counts, kind="stable")[:n] if order == "most" else np.arange(min(n, len(m)))
+    units = list(units)
+    ncols = ncols or int(np.ceil(np.sqrt(len(units))))
+    nrows = int(np.ceil(len(units) / ncols))
+    fig, axes = _fig(nrows, ncols, figsize=(1.3 * ncols, 1.3 * nrows + (0.3 if title else 0)), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, u in zip(axes.ravel(), units):
+        ax.imshow(mask_rgb(m[u], image_shape), interpolation="nearest")
+        ax.set_title(f"{int(m[u].sum())}", fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def filter_grid(filters, image_shape, n: int | None = None, ncols: int = 8, title: str | None = None, ax=None,
+                scores=None):
+    """Filters (F, D) as images in a grid (symmetric grey scale per filter); optional score shown on each."""
+    f = np.asarray(filters, dtype=float)
+    shape = tuple(image_shape)
+    if len(shape) == 2:
+        shape = (1, *shape)
+    c, h, w = shape
+    n = len(f) if n is None else min(n, len(f))
+    nrows = int(np.ceil(n / ncols))
+    pad = 1
+    canvas = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad, 3), 0.5)
+    for i in range(n):
+        img = f[i].reshape(c, h, w).transpose(1, 2, 0)
+        if c != 3:
+            img = np.repeat(img.mean(2, keepdims=True), 3, axis=2)
+        s = np.abs(img).max() or 1.0
+        img = 0.5 + 0.5 * img / s
+        r, q = divmod(i, ncols)
+        canvas[pad + r * (h + pad):pad + r * (h + pad) + h, pad + q * (w + pad):pad + q * (w + pad) + w] = img
+    if ax is None:
+        fig, ax = _fig(figsize=(0.25 * canvas.shape[1] / 4 + 1, 0.25 * canvas.shape[0] / 4 + 0.5))
+    else:
+        fig = ax.figure
+    ax.imshow(canvas, interpolation="nearest")
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def ica_pca_figure(ica_filters, pca_filters, image_shape, ica_score=None, pca_score=None, n: int = 64,
+                   score_name: str = "best-window energy"):
+    """Fig 2: ICA (left) vs PCA (right) filter grids; medians of a localisation score in the titles."""
+    fig, axes = _fig(1, 2, figsize=(9, 4.6))
+    t_ica, t_pca = "ICA", "PCA"
+    if ica_score is not None:
+        t_ica += f" (median {score_name} {np.median(ica_score):.2f})"
+    if pca_score is not None:
+        t_pca += f" (median {score_name} {np.median(pca_score):.2f})"
+    filter_grid(ica_filters, image_shape, n=n, ax=axes[0], title=t_ica)
+    filter_grid(pca_filters, image_shape, n=n, ax=axes[1], title=t_pca)
+    fig.tight_layout()
+    return fig
+
+
+def _show_image(ax, x, image_shape):
+    c, h, w = image_shape
+    img = np.asarray(x, dtype=float).reshape(c, h, w).transpose(1, 2, 0)
+    lo, hi = np.percentile(img, [1, 99])
+    img = np.clip((img - lo) / (hi - lo + 1e-12), 0, 1)
+    ax.imshow(img if c == 3 else img[..., 0], interpolation="nearest", cmap=None if c == 3 else "gray")
+    ax.axis("off")
+
+
+def clone_figure(data_examples, clone_examples, image_shape, data_masks=None, clone_masks=None,
+                 widths: Mapping[str, tuple] | None = None, sparsity=None, n_examples: int = 4, n_masks: int = 4):
+    """Fig 3: examples of the data and its Gaussian clone, final masks of both, and RF width vs sparsity.
+
+    widths: {"data": (mean, min, max), "clone": (mean, min, max)} arrays over rounds (from summarize_over_seeds),
+    plotted against ``sparsity`` (fractions).
+    """
+    has_masks = data_masks is not None and clone_masks is not None
+    has_w = widths is not None and sparsity is not None
+    ncols = max(n_examples, n_masks) + (2 if has_w else 0)
+    nrows = 4 if has_masks else 2
+    fig = plt.figure(figsize=(1.4 * ncols, 1.4 * nrows + 0.3))
+    with plt.rc_context(_RC):
+        gs = fig.add_gridspec(nrows, ncols)
+        rows = [("data", data_examples), ("clone", clone_examples)]
+        for r, (name, ex) in enumerate(rows):
+            for i in range(min(n_examples, len(ex))):
+                ax = fig.add_subplot(gs[r, i])
+                _show_image(ax, ex[i], image_shape)
+                if i == 0:
+                    ax.set_title(name, loc="left")
+        if has_masks:
+            for r, (name, mk) in enumerate([("data masks", data_masks), ("clone masks", clone_masks)]):
+                m = np.asarray(mk) != 0
+                top = np.argsort(-m.sum(1), kind="stable")[:n_masks]
+                for i, u in enumerate(top):
+                    ax = fig.add_subplot(gs[2 + r, i])
+                    ax.imshow(mask_rgb(m[u], image_shape), interpolation="nearest")
+                    ax.axis("off")
+                    if i == 0:
+                        ax.set_title(name, loc="left")
+        if has_w:
+            ax = fig.add_subplot(gs[:, -2:])
+            x = 100 * np.asarray(sparsity)
+            for name in ("data", "clone"):
+                if name in widths:
+                    mean, lo, hi = (np.asarray(v, float) for v in widths[name])
+                    ax.plot(x, mean, SOURCE_STYLES[name], color=OKABE_ITO["black"], label=name)
+                    ax.fill_between(x, lo, hi, color=OKABE_ITO["black"], alpha=0.15, linewidth=0)
+            ax.set_xlabel("sparsity (%)")
+            ax.set_ylabel(r"RF width $\sigma_x$ (pixels)")
+            ax.legend(frameon=False)
+        fig.tight_layout()
+    return fig
+
+
+def metric_vs_sparsity(curves: Mapping[str, Mapping], ylabel: str, ax=None, title: str | None = None,
+                       hline: float | None = None, logx: bool = False):
+    """Fig 4A/B: a metric vs sparsity for several methods (and data/clone), line = mean, band = min..max over seeds.
+
+    curves: {label: {"sparsity": (R,), "mean": (R,), "min": (R,), "max": (R,)}} (or "values": (seeds, R), from
+    which mean/min/max are computed). A label "imp", "oneshot", "random" (optionally suffixed " clone" or
+    " (clone)") gets the method colour; "clone" in the label selects the dashed style.
+    """
+    if ax is None:
+        fig, ax = _fig(figsize=(4.2, 3.0))
+    else:
+        fig = ax.figure
+    for i, (label, c) in enumerate(curves.items()):
+        x = 100 * np.asarray(c["sparsity"], float)
+        if "values" in c:
+            v = np.atleast_2d(np.asarray(c["values"], float))
+            mean, lo, hi = np.nanmean(v, 0), np.nanmin(v, 0), np.nanmax(v, 0)
+        else:
+            mean = np.asarray(c["mean"], float)
+            lo = np.asarray(c.get("min", mean), float)
+            hi = np.asarray(c.get("max", mean), float)
+        base = label.lower().replace("(clone)", "").replace("clone", "").strip()
+        color = method_color(base, i)
+        ls = SOURCE_STYLES["clone"] if "clone" in label.lower() else SOURCE_STYLES["data"]
+        ax.plot(x, mean, ls, color=color, marker="o", markersize=2.5, label=_label(base) + (
+            " (clone)" if "clone" in label.lower() else ""))
+        ax.fill_between(x, lo, hi, color=color, alpha=0.18, linewidth=0)
+    if hline is not None:
+        ax.axhline(hline, color="0.5", lw=0.8, ls=":")
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel("first-layer sparsity (%)")
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def cavity_by_fate(fates, mean, lo=None, hi=None, ax=None, title: str | None = "cavity score at round 0",
+                   never: int | None = None, never_label: str = "never"):
+    """Fig 5B: mean cavity score (round 0) per fate round; band = min..max over seeds (or any spread given).
+
+    ``never``: the sentinel fate of weights that are never pruned (``fate_round``'s N + 1), labelled "never".
+    """
+    if ax is None:
+        fig, ax = _fig(figsize=(4.0, 3.0))
+    else:
+        fig = ax.figure
+    f = np.asarray(fates)
+    x = np.arange(len(f))
+    ax.plot(x, mean, "-o", color=OKABE_ITO["black"], markersize=3)
+    if lo is not None and hi is not None:
+        ax.fill_between(x, lo, hi, color=OKABE_ITO["black"], alpha=0.18, linewidth=0)
+    ax.axhline(0, color="0.5", lw=0.8, ls=":")
+    ax.set_xticks(x)
+    ax.set_xticklabels([never_label if (never is not None and v == never) else str(v) for v in f])
+    ax.set_xlabel("round in which the weight is pruned")
+    ax.set_ylabel("cavity score")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def cavity_by_fate_rounds(fates, mean_by_round, ax=None, highlight_fate: int | None = None,
+                          title: str | None = r"$N_W(n)\cdot$cavity after round n"):
+    """Fig 5C: one line per scoring round n (colour from a sequential colour-blind-safe map), x = fate round.
+
+    mean_by_round: (R, F) as returned by ``cavity_by_fate_over_rounds(...)["mean"]`` (or its mean over seeds).
+    """
+    if ax is None:
+        fig, ax = _fig(figsize=(4.6, 3.2))
+    else:
+        fig = ax.figure
+    f = np.asarray(fates)
+    mr = np.atleast_2d(np.asarray(mean_by_round, float))
+    cmap = plt.get_cmap("viridis")
+    for n, row in enumerate(mr):
+        ax.plot(f, row, "-o", markersize=2.5, color=cmap(n / max(len(mr) - 1, 1)), label=f"n = {n}")
+    ax.axhline(0, color="0.5", lw=0.8, ls=":")
+    if highlight_fate is not None:
+        ax.axvline(highlight_fate, color="0.5", lw=0.8, ls="--")
+    ax.set_xlabel("round in which the weight is pruned")
+    ax.set_ylabel(r"$N_W(n)\cdot$cavity")
+    if title:
+        ax.set_title(title)
+    ax.legend(frameon=False, ncol=2, fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def rf_width_hist(widths: Mapping[str, np.ndarray], sigma_max: float | None = None, bins: int = 30, ax=None,
+                  title: str | None = None):
+    """Distribution of per-unit widths for several conditions (NaN = excluded units are dropped)."""
+    if ax is None:
+        fig, ax = _fig(figsize=(4.0, 3.0))
+    else:
+        fig = ax.figure
+    allv = np.concatenate([np.asarray(v, float)[np.isfinite(v)] for v in widths.values()] or [np.zeros(1)])
+    edges = np.linspace(0, sigma_max or (allv.max() if allv.size else 1.0), bins + 1)
+    for i, (label, v) in enumerate(widths.items()):
+        v = np.asarray(v, float)
+        base = label.lower().replace("clone", "").strip()
+        ax.hist(v[np.isfinite(v)], bins=edges, histtype="step", color=method_color(base, i),
+                ls="--" if "clone" in label.lower() else "-", label=label)
+    ax.set_xlabel(r"RF width $\sigma_x$ (pixels)")
+    ax.set_ylabel("units")
+    if title:
+        ax.set_title(title)
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig

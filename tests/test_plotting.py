@@ -1,0 +1,50 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from impkit import plotting  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def test_mask_rgb_colours():
+    m = np.zeros(3 * 2 * 2)
+    m[0] = 1  # R at pixel (0, 0)
+    m[[3, 7, 11]] = 1  # all channels at pixel (1, 1)
+    img = plotting.mask_rgb(m, (3, 2, 2))
+    np.testing.assert_array_equal(img[0, 0], [1, 0, 0])
+    np.testing.assert_array_equal(img[1, 1], [1, 1, 1])
+    np.testing.assert_array_equal(img[0, 1], [0, 0, 0])
+
+
+def test_figures_build():
+    rng = np.random.default_rng(0)
+    masks = rng.random((20, 3 * 8 * 8)) < 0.3
+    figs = [plotting.mask_gallery(masks, (3, 8, 8), n=6, title="IMP round 10")]
+    filt = rng.normal(size=(16, 64))
+    figs.append(plotting.ica_pca_figure(filt, filt, (8, 8), ica_score=np.ones(16), pca_score=np.zeros(16), n=16))
+    sp = 1 - 0.7 ** np.arange(1, 6)
+    w = {"data": (np.arange(5.0), np.arange(5.0) - 1, np.arange(5.0) + 1), "clone": (np.ones(5), np.zeros(5), 2 * np.ones(5))}
+    figs.append(plotting.clone_figure(rng.normal(size=(4, 192)), rng.normal(size=(4, 192)), (3, 8, 8),
+                                      masks[:5], masks[5:10], widths=w, sparsity=sp))
+    curves = {"imp": {"sparsity": sp, "values": rng.random((3, 5))},
+              "oneshot": {"sparsity": sp, "mean": np.ones(5), "min": np.zeros(5), "max": 2 * np.ones(5)},
+              "random clone": {"sparsity": sp, "values": rng.random((3, 5))}}
+    figs.append(plotting.metric_vs_sparsity(curves, "kurtosis", hline=3.0))
+    figs.append(plotting.cavity_by_fate(np.arange(1, 7), rng.normal(size=6), -np.ones(6), np.ones(6), never=6))
+    figs.append(plotting.cavity_by_fate_rounds(np.arange(1, 7), rng.normal(size=(4, 6)), highlight_fate=3))
+    figs.append(plotting.rf_width_hist({"imp": rng.random(30) * 10, "random": np.r_[rng.random(30) * 30, np.nan]}))
+    for f in figs:
+        assert isinstance(f, matplotlib.figure.Figure)
+        f.canvas.draw()
+    ax = figs[3].axes[0]
+    lines = {l.get_label(): l for l in ax.get_lines()}
+    assert lines["IMP"].get_color() == plotting.METHOD_COLORS["imp"]
+    assert lines["random (clone)"].get_linestyle() == "--"
