@@ -26,7 +26,22 @@ def test_batched_methods_and_seeds(tmp_path):
     assert len([p for p in tmp_path.iterdir() if p.is_dir()]) == 4
 
 
-def test_bad_input_is_one_clean_error(tmp_path):
+def _main(args, capsys):
+    from impkit.cli import main
+
+    try:
+        rc = main(args)
+    except SystemExit as e:  # argparse errors
+        rc = e.code
+    return rc, capsys.readouterr().err
+
+
+def test_bad_input_subprocess_has_no_traceback(tmp_path):
+    res = run_cli("run", "--preset", "ci", "--dataset", "toy", "--set", "prune.rate=1.5", "--out", str(tmp_path))
+    assert res.returncode == 2 and "prune.rate" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_bad_input_is_one_clean_error(tmp_path, capsys):
     for args, needle in [
         (["run", "--preset", "ci", "--dataset", "toy", "--set", "prune.rate=1.5"], "prune.rate"),
         (["run", "--preset", "ci", "--dataset", "toy", "--set", "train.t_rewind=999"], "train.t_rewind"),
@@ -35,7 +50,7 @@ def test_bad_input_is_one_clean_error(tmp_path):
         (["run", "--preset", "ci", "--method", "magic"], "method"),
         (["show", str(tmp_path / "missing")], "missing"),
     ]:
-        res = run_cli(*args, "--out", str(tmp_path)) if args[0] == "run" else run_cli(*args)
-        assert res.returncode == 2, (args, res.stdout, res.stderr)
-        assert needle in res.stderr and "Traceback" not in res.stderr
-        assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+        rc, err = _main([*args, "--out", str(tmp_path)] if args[0] == "run" else args, capsys)
+        assert rc == 2, (args, err)
+        assert needle in err and "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1, err

@@ -76,7 +76,7 @@ def test_lock(tmp_path):
 
 
 def test_sigkill_mid_round_then_resume(tmp_path):
-    ov = {**OV, "train.steps": 2500, "train.t_rewind": 10, "train.eval_every": 500, "train.checkpoint_every": 100,
+    ov = {**OV, "train.steps": 1200, "train.t_rewind": 10, "train.eval_every": 400, "train.checkpoint_every": 100,
           "prune.rounds": 2}
     sets = [a for k, v in ov.items() for a in ("--set", f"{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}")]
     args = ["run", "--preset", "ci", "--dataset", "toy", "--method", "imp", "--seed", "0", "--quiet",
