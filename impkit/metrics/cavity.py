@@ -78,8 +78,9 @@ def cavity_scores(weight, inputs, bias=None, dtype: torch.dtype = torch.float64,
         xc2 = xc * xc
         su2 += u2.sum(0)
         su4 += (u2 * u2).sum(0)
-        c1 += u.T @ xc
-        c3 += (u2 * u).T @ xc
+        both = torch.cat([u, u2 * u], dim=1).T @ xc  # one GEMM for E[u Xc] and E[u^3 Xc]
+        c1 += both[:h]
+        c3 += both[h:]
         c22 += u2.T @ xc2
         c13 += u.T @ (xc2 * xc)
         sx2 += xc2.sum(0)
