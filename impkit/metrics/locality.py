@@ -59,7 +59,6 @@ __all__ = [
     "summarize_over_seeds",
 ]
 
-_DEBUG = False
 _CHANNEL_MODES = ("same", "cross", "all", "any")
 
 
@@ -334,7 +333,7 @@ def _lm_fit(s: np.ndarray, geo: _Geometry, offset: bool, sigma_min: float, sigma
     mu = np.full(u, 1e-3)
     active = np.ones(u, dtype=bool)
     eye = np.eye(4)
-    for it in range(n_iter):
+    for _ in range(n_iter):
         if not active.any():
             break
         if active.mean() < 0.6:  # compact
@@ -373,8 +372,6 @@ def _lm_fit(s: np.ndarray, geo: _Geometry, offset: bool, sigma_min: float, sigma
         tiny_step = np.abs(step[:, 2:]).max(axis=1) < 1e-8
         done = (better & ((gain <= 1e-10 * np.maximum(rss_c, 1e-300)) | tiny_step)) | (mu >= 1e5) | ~active
         active = ~done
-        if _DEBUG:
-            print(it, active.sum(), active.size, float(np.median(mu)))
         p[ids] = p_c
         rss_out[ids] = rss_c
     p[ids] = p_c
