@@ -44,6 +44,31 @@ def init_layer(fan_in: int, fan_out: int, init: str, gen: torch.Generator) -> tu
     return w, b
 
 
+class _BatchedLinear(torch.autograd.Function):
+    """``out = b + h @ W^T`` on stacked replicas: h (R, B, in), W (R, out, in), b (R, out).
+
+    A hand-written backward keeps the weight gradient contiguous in the (R, out, in) layout
+    (``bmm(g^T, h)``; autograd through ``W.transpose`` would produce a transposed, strided gradient that
+    makes the SGD update slow) and skips the input gradient of the first layer."""
+
+    @staticmethod
+    def forward(ctx, h, w, b):
+        ctx.save_for_backward(h, w)
+        return torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+
+    @staticmethod
+    def backward(ctx, g):
+        h, w = ctx.saved_tensors
+        gh = torch.bmm(g, w) if ctx.needs_input_grad[0] else None
+        gw = torch.bmm(g.transpose(1, 2), h) if ctx.needs_input_grad[1] else None
+        gb = g.sum(1) if ctx.needs_input_grad[2] else None
+        return gh, gw, gb
+
+
+def batched_linear(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return _BatchedLinear.apply(h, w, b)
+
+
 class FCN(nn.Module):
     """R stacked FCNs with widths ``dims = [D, h1, ..., K]``.
 
@@ -145,7 +170,7 @@ class FCN(nn.Module):
             w = self.weights[l]
             if masked:
                 w = w * self.mask(l)
-            h = torch.baddbmm(self.biases[l].unsqueeze(1), h, w.transpose(1, 2))
+            h = batched_linear(h, w, self.biases[l])
             if l < L - 1:
                 h = F.relu(h)
         return h
