@@ -107,11 +107,17 @@ def paper_replica_steps():
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--device", default="auto")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="CPU threads (default: all cores, or 1 when the machine is already loaded)")
     ap.add_argument("--quick", action="store_true", help="fewer iterations")
     a = ap.parse_args(argv)
     dev = resolve_device(a.device)
-    torch.set_num_threads(a.threads)
+    import os
+
+    cores = os.cpu_count() or 1
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    threads = a.threads or (1 if load > cores - 0.5 else cores)
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
     gpu = dev.type == "cuda"
     default_dims = [20 * 20, *PRESETS["default"]["model"]["hidden"], 2]
@@ -121,7 +127,7 @@ def main(argv=None) -> None:
     iters = {"default": (int((2000 if gpu else 300) * scale), [1, 3, 9]),
              "paper": (int((2000 if gpu else 20) * scale), [1, 3, 9])}
     name = torch.cuda.get_device_name(dev) if gpu else f"CPU ({torch.get_num_threads()} threads)"
-    print(f"impkit training bench on {name}, torch {torch.__version__}, batch 40")
+    print(f"impkit training bench on {name}, torch {torch.__version__}, batch 40, load average {load:.1f}")
     print(f"{'model':<8} {'loop':<11} {'steps/s':>9} {'ms/step':>8} {'replica-steps/s':>16} {'x naive/replica':>16}")
     results = {}
     for label, dims in (("default", default_dims), ("paper", paper_dims)):

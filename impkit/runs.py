@@ -152,7 +152,11 @@ def group_key(cfg: RunConfig) -> str:
 def train_configs(cfgs: Sequence[RunConfig], root: str | Path = "runs", device: str = "auto", progress: bool = True,
                   max_replicas: int | None = None) -> list[Run]:
     """Train the given configs (missing rounds only), batching compatible ones; returns their runs."""
+    from impkit.train import resolve_device
+
     root = Path(root)
+    for c in cfgs:
+        resolve_device(device if device != "auto" else c.train.device)  # refuse before any work
     paths = [store.prepare_run_dir(root, c) for c in cfgs]
     seen: dict[Path, RunConfig] = {}
     for c, p in zip(cfgs, paths):

@@ -40,7 +40,9 @@ def resolve_device(device: str = "auto") -> torch.device:
     if device in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"train.device: {device!r} requested but CUDA is not available")
+        from impkit.config import ConfigError
+
+        raise ConfigError(f"train.device: {device!r} requested but CUDA is not available")
     return torch.device(device)
 
 

@@ -111,3 +111,12 @@ def test_stage_skipping(runs):
     assert (r.path / "round_02" / "trained.npz").stat().st_mtime_ns == before
     assert [x.path for x in again] == [x.path for x in runs]
     torch.manual_seed(0)
+
+
+def test_clone_runs_batch_with_data(tmp_path):
+    ov = {**OV, "prune.rounds": 1, "train.steps": 40, "train.t_rewind": 5}
+    rs = ensure_runs("ci", "toy", methods=("imp",), seeds=(0,), root=tmp_path, overrides=ov, clone=True,
+                     progress=False)
+    assert [r.dataset for r in rs] == ["toy", "toy-clone"]
+    assert rs[1].metrics(1)["replicas_in_batch"] == 2
+    assert not np.array_equal(rs[0].load_data("train").x.numpy(), rs[1].load_data("train").x.numpy())
