@@ -207,8 +207,10 @@ def metric_vs_sparsity(curves: Mapping[str, Mapping], ylabel: str, ax=None, titl
     for i, (label, c) in enumerate(curves.items()):
         x = 100 * np.asarray(c["sparsity"], float)
         if "values" in c:
-            v = np.atleast_2d(np.asarray(c["values"], float))
-            mean, lo, hi = np.nanmean(v, 0), np.nanmin(v, 0), np.nanmax(v, 0)
+            from impkit.metrics.locality import summarize_over_seeds
+
+            sm = summarize_over_seeds(c["values"])  # NaN-aware: a round where no seed has a value stays NaN
+            mean, lo, hi = sm["mean"], sm["min"], sm["max"]
         else:
             mean = np.asarray(c["mean"], float)
             lo = np.asarray(c.get("min", mean), float)

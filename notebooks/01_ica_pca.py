@@ -13,68 +13,90 @@
 # %% [markdown]
 # # C1 · Locality lives in the non-Gaussian statistics
 #
-# Claim C1 of {cite:p}`redman2024imp`: independent component analysis (ICA), which seeks maximally
-# non-Gaussian projections, recovers *localised*, edge-like filters from natural images, while principal
-# component analysis (PCA), which sees only the covariance, returns *global* oscillating filters.
+# **Claim.** Independent component analysis (ICA), which looks for maximally non-Gaussian projections, finds
+# *localised*, edge-like filters in natural images, while principal component analysis (PCA), which only sees the
+# covariance, finds *global*, oscillating ones {cite:p}`redman2024imp` (their Fig. 2, on ImageNet32).
+#
+# **How we test it.** We run FastICA and PCA with 64 components on patches of real photographs and score every
+# filter by how much of its energy (^2$) falls inside its best  \times k$ window (1 for a filter confined to
+# one window, ^2/D$ for a filter spread evenly). ImageNet32 validation images are used when they are installed;
+# otherwise the photographs that ship inside scikit-image, scikit-learn and matplotlib (see the data page).
 
 # %% tags=["parameters"]
-preset = "default"        # "ci" | "default" | "paper"
-run_root = "../runs"      # unused here: this analysis trains nothing
-device = "auto"
+preset = "default"        # "ci" | "default" | "paper": sets the number of patches
+run_root = "../runs"      # unused: this analysis trains nothing
+device = "auto"           # unused
 n_patches = None          # None: chosen by the preset
 patch_size = 16
+color = "grey"            # "grey" | "rgb"
 n_components = 64
+window = 4                # side of the localisation window (pixels)
 seed = 0
 
 # %%
 import numpy as np
-import matplotlib.pyplot as plt
 from myst_nb import glue
-from skimage import data as skdata
-from sklearn.decomposition import PCA, FastICA
 
+import impkit
+from impkit import plotting
+from impkit.data import photos
+from impkit.metrics import ica_pca
+
+plotting.style()
 if n_patches is None:
     n_patches = {"ci": 5000, "default": 30000}.get(preset, 50000)
-rng = np.random.default_rng(seed)
-img = skdata.camera().astype(np.float32) / 255
-ii = rng.integers(0, img.shape[0] - patch_size, n_patches)
-jj = rng.integers(0, img.shape[1] - patch_size, n_patches)
-X = np.stack([img[i:i + patch_size, j:j + patch_size].ravel() for i, j in zip(ii, jj)])
-X -= X.mean(1, keepdims=True)
-ica = FastICA(n_components, random_state=seed, max_iter=400, whiten="unit-variance").fit(X)
-pca = PCA(n_components, random_state=seed).fit(X)
+X = photos.patches(n_patches, size=patch_size, color=color, seed=seed)
+shape = (1 if color == "grey" else 3, patch_size, patch_size)
+res = ica_pca(X, n_components=n_components, seed=seed, image_shape=shape, k=window)
+s = res.summary()
+print(f"{len(X)} patches of {patch_size}x{patch_size} ({color}) from {len(photos.available_images())} photographs")
 
-
-def best_window_energy(filters: np.ndarray, k: int = 4) -> np.ndarray:
-    f = (filters.reshape(-1, patch_size, patch_size)) ** 2
-    f = f / f.sum((1, 2), keepdims=True)
-    c = f.cumsum(1).cumsum(2)
-    c = np.pad(c, ((0, 0), (1, 0), (1, 0)))
-    win = c[:, k:, k:] - c[:, :-k, k:] - c[:, k:, :-k] + c[:, :-k, :-k]
-    return win.reshape(len(f), -1).max(1)
-
-
-e_ica = np.median(best_window_energy(ica.mixing_.T))
-e_pca = np.median(best_window_energy(pca.components_))
-glue("c1_energy_ica", float(e_ica), display=False)
-glue("c1_energy_pca", float(e_pca), display=False)
+# %% [markdown]
+# ## ICA and PCA filters
+# Each tile is one filter (grey = 0). ICA filters are sorted as FastICA returns them, PCA filters by decreasing
+# variance.
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(9, 4.6))
-for ax, (name, filt) in zip(axes, [("ICA", ica.mixing_.T), ("PCA", pca.components_)]):
-    g = int(np.ceil(np.sqrt(n_components)))
-    tile = np.ones((g * (patch_size + 1), g * (patch_size + 1))) * np.nan
-    for k, f in enumerate(filt[: g * g]):
-        r, c = divmod(k, g)
-        f = f.reshape(patch_size, patch_size)
-        tile[r * (patch_size + 1): r * (patch_size + 1) + patch_size,
-             c * (patch_size + 1): c * (patch_size + 1) + patch_size] = f / np.abs(f).max()
-    ax.imshow(tile, cmap="RdBu_r", vmin=-1, vmax=1)
-    ax.set_title(f"{name} filters")
-    ax.axis("off")
+fig = plotting.ica_pca_figure(res.ica_filters, res.pca_filters, shape, res.ica_window, res.pca_window,
+                              n=n_components, score_name=f"{window}x{window} energy")
 glue("c1_fig", fig, display=False)
 
+# %% [markdown]
+# ## Localisation and non-Gaussianity, in numbers
 
-# %% tags=["nbval-check"]
+# %%
+import pandas as pd
+
+table = pd.DataFrame({
+    "median energy in best window": [s["ica_window_median"], s["pca_window_median"]],
+    "median inverse participation ratio": [s["ica_ipr_median"], s["pca_ipr_median"]],
+    "median kurtosis of projections": [s["ica_kurtosis_median"], s["pca_kurtosis_median"]],
+}, index=["ICA", "PCA"]).round(3)
+uniform_energy = window**2 / (patch_size**2)
+glue("c1_energy_ica", s["ica_window_median"], display=False)
+glue("c1_energy_pca", s["pca_window_median"], display=False)
+glue("c1_kurt_ica", s["ica_kurtosis_median"], display=False)
+glue("c1_kurt_pca", s["pca_kurtosis_median"], display=False)
+glue("c1_energy_uniform", uniform_energy, display=False)
+table
+
+# %% [markdown]
+# ## Verdict
+
+# %%
 # NBVAL_CHECK_OUTPUT
-print("ICA more localised than PCA:", bool(e_ica > e_pca))
+ratio = s["ica_window_median"] / s["pca_window_median"]
+local = ratio > 1.5
+heavier = s["ica_kurtosis_median"] > s["pca_kurtosis_median"]
+verdict = "reproduced" if (local and heavier) else ("partly reproduced" if (local or heavier) else "not reproduced")
+glue("c1_verdict", verdict, display=False)
+glue("c1_ratio", ratio, display=False)
+print(f"C1 {verdict}: ICA filters keep {ratio:.1f}x more energy in their best {window}x{window} window than "
+      f"PCA filters; ICA projections are {'more' if heavier else 'less'} heavy-tailed.")
+
+# %% [markdown]
+# The median ICA filter keeps a fraction {glue:text}`c1_energy_ica:.2f` of its energy in its best window, the
+# median PCA filter {glue:text}`c1_energy_pca:.2f` (a filter spread evenly over the patch would keep
+# {glue:text}`c1_energy_uniform:.3f`);
+# the ICA projections have median kurtosis {glue:text}`c1_kurt_ica:.1f` against {glue:text}`c1_kurt_pca:.1f`
+# for PCA (Gaussian = 3). Verdict: **{glue:text}`c1_verdict`**.

@@ -41,6 +41,12 @@ def execute(src: Path, out_dir: Path, params: dict, cwd: Path) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     done = nbformat.read(part, as_version=4)
+    noise = [(i, o.get("text", "")) for i, c in enumerate(done.cells) if c.cell_type == "code"
+             for o in c.get("outputs", []) if o.get("output_type") == "stream" and o.get("name") == "stderr"]
+    if noise:  # the book must show no warning: fix its cause rather than hide it
+        shown = "\n".join(f"  cell {i}: {t.strip()[:300]}" for i, t in noise)
+        sys.exit(f"notebook {src} wrote to stderr (warnings or progress bars) -- fix the cause:\n{shown}\n"
+                 f"(executed copy: {part})")
     for cell in done.cells:
         tags = cell.metadata.setdefault("tags", [])
         if "injected-parameters" in tags and "remove-cell" not in tags:

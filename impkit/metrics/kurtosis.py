@@ -4,6 +4,8 @@
 """
 from __future__ import annotations
 
+import warnings
+
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -163,6 +165,8 @@ def preactivation_kurtosis(weight, bias=None, inputs=None, labels=None,
         kc = acc.group_kurtosis().cpu().numpy()
         counts = acc.gsums[:, 0, 0].cpu().numpy().astype(np.int64)
         present = counts >= 2
-        per_class = np.nanmean(kc[present], axis=0) if present.any() else np.full(kc.shape[1], np.nan)
+        with warnings.catch_warnings():  # a unit with no surviving weight has NaN kurtosis in every class
+            warnings.simplefilter("ignore", RuntimeWarning)
+            per_class = np.nanmean(kc[present], axis=0) if present.any() else np.full(kc.shape[1], np.nan)
         return PreactKurtosis(all=k_all, per_class=per_class, by_class=kc, class_counts=counts)
     return PreactKurtosis(all=k_all, per_class=None, by_class=None, class_counts=None)
