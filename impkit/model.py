@@ -69,6 +69,29 @@ def batched_linear(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.T
     return _BatchedLinear.apply(h, w, b)
 
 
+class _FusedSGDLinear(torch.autograd.Function):
+    """Like :class:`_BatchedLinear`, but the backward pass *applies* the plain SGD update in place,
+    ``W -= lr * g^T h`` (one ``baddbmm_``) and ``b -= lr * sum_B g``, instead of materialising the weight
+    gradient and adding it in a second pass (about 3x less memory traffic for the big layers). The input
+    gradient is computed from the weights before they change. Returns no gradient for W and b."""
+
+    @staticmethod
+    def forward(ctx, h, w, b, m, lr):
+        ww = w if m is None else w * m
+        ctx.save_for_backward(h, ww)
+        ctx.w, ctx.b, ctx.lr = w, b, lr
+        return torch.baddbmm(b.unsqueeze(1), h, ww.transpose(1, 2))
+
+    @staticmethod
+    def backward(ctx, g):
+        h, ww = ctx.saved_tensors
+        gh = torch.bmm(g, ww) if ctx.needs_input_grad[0] else None
+        with torch.no_grad():
+            ctx.w.baddbmm_(g.transpose(1, 2), h, alpha=-ctx.lr)
+            ctx.b.sub_(g.sum(1), alpha=ctx.lr)
+        return gh, None, None, None, None
+
+
 class FCN(nn.Module):
     """R stacked FCNs with widths ``dims = [D, h1, ..., K]``.
 
@@ -159,18 +182,25 @@ class FCN(nn.Module):
         """The input transform of layer ``l`` (BN when enabled, identity otherwise)."""
         return self._bn(h, l) if self.input_bn else h
 
-    def forward(self, x: torch.Tensor, masked: bool = True) -> torch.Tensor:
-        """``x`` (R, B, D) (or (B, D) when R = 1) -> logits (R, B, K)."""
+    def forward(self, x: torch.Tensor, masked: bool = True, sgd_lr: float | None = None) -> torch.Tensor:
+        """``x`` (R, B, D) (or (B, D) when R = 1) -> logits (R, B, K).
+
+        ``sgd_lr``: fused-SGD mode for the training loop: backpropagating the output then updates the
+        weights and biases in place with learning rate ``sgd_lr`` (see :class:`_FusedSGDLinear`)."""
         if x.ndim == 2:
             x = x.unsqueeze(0).expand(self.R, -1, -1)
         h = x
         L = self.num_layers
         for l in range(L):
             h = self.layer_input(h, l)
-            w = self.weights[l]
-            if masked:
-                w = w * self.mask(l)
-            h = batched_linear(h, w, self.biases[l])
+            if sgd_lr is not None:
+                h = _FusedSGDLinear.apply(h, self.weights[l], self.biases[l], self.mask(l) if masked else None,
+                                          float(sgd_lr))
+            else:
+                w = self.weights[l]
+                if masked:
+                    w = w * self.mask(l)
+                h = batched_linear(h, w, self.biases[l])
             if l < L - 1:
                 h = F.relu(h)
         return h

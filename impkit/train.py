@@ -10,8 +10,10 @@
 * No host synchronisation per step: losses are written into a device buffer and read at segment ends
   (chunk boundaries, evaluations, checkpoints), where a non-finite loss stops training with a
   :class:`TrainingDiverged` naming the round, the exact step and the replica.
-* Plain SGD (no momentum, no weight decay) as one fused ``torch._foreach_add_`` over all stacked
-  parameters, then masks re-applied with ``torch._foreach_mul_`` (pruned weights exactly 0).
+* Plain SGD (no momentum, no weight decay) fused into the backward pass: each layer applies
+  ``W -= lr * g^T h`` with one in-place ``baddbmm_`` (:class:`impkit.model._FusedSGDLinear`); batch-norm
+  parameters get one ``torch._foreach_add_``; then masks are re-applied with ``torch._foreach_mul_``
+  (pruned weights exactly 0). ``Stepper(fused=False)`` is the unfused reference (gradients, then update).
 * On CUDA the step can be captured as a CUDA graph (``compile="auto"|"graph"``) with an eager fallback.
 """
 from __future__ import annotations
@@ -183,8 +185,11 @@ def evaluate(model: FCN, data: ReplicaData, max_elems: int = 1 << 25) -> tuple[t
 class Stepper:
     """One SGD step on all replicas: ``losses (R,) = step(idx (R, B) global rows)``."""
 
-    def __init__(self, model: FCN, data: ReplicaData, lr: float, mask_forward: bool = False):
+    def __init__(self, model: FCN, data: ReplicaData, lr: float, mask_forward: bool = False, fused: bool = True):
         self.model, self.data, self.lr, self.mask_forward = model, data, float(lr), mask_forward
+        self.fused = fused
+        wb = {id(p) for p in [*model.weights, *model.biases]}
+        self.others = [p for p in model.parameters() if id(p) not in wb]  # batch-norm parameters
         self.params = [p for p in model.parameters()]
         self.weights = list(model.weights)
         self.masks = model.masks()
@@ -197,11 +202,22 @@ class Stepper:
         R, B = idx.shape
         xb = d.normalize(d.x[idx])
         yb = d.y[idx]
-        out = m(xb, masked=self.mask_forward)
-        losses = F.cross_entropy(out.flatten(0, 1), yb.flatten(), reduction="none").view(R, B).mean(1)
-        grads = torch.autograd.grad(losses.sum(), self.params)
+        if self.fused:  # weights and biases are updated inside the backward pass
+            out = m(xb, masked=self.mask_forward, sgd_lr=self.lr)
+            losses = F.cross_entropy(out.flatten(0, 1), yb.flatten(), reduction="none").view(R, B).mean(1)
+            if self.others:
+                grads = torch.autograd.grad(losses.sum(), self.others)
+                with torch.no_grad():
+                    torch._foreach_add_(self.others, grads, alpha=-self.lr)
+            else:
+                losses.sum().backward()
+        else:
+            out = m(xb, masked=self.mask_forward)
+            losses = F.cross_entropy(out.flatten(0, 1), yb.flatten(), reduction="none").view(R, B).mean(1)
+            grads = torch.autograd.grad(losses.sum(), self.params)
+            with torch.no_grad():
+                torch._foreach_add_(self.params, grads, alpha=-self.lr)
         with torch.no_grad():
-            torch._foreach_add_(self.params, grads, alpha=-self.lr)
             torch._foreach_mul_(self.weights, self.masks)
             if self.prune_bias:
                 torch._foreach_mul_(self.biases, self.bias_masks)

@@ -82,3 +82,22 @@ def test_divergence_names_round_and_step():
         m.weights[0].mul_(1e30)
     with pytest.raises(TrainingDiverged, match=r"round 3 at step \d+"):
         train(m, d, 100, lr=10.0, batch=8, stream_seeds=[0], eval_every=1000, progress=False, round_idx=3)
+
+
+@pytest.mark.parametrize("input_bn", [False, True])
+def test_fused_sgd_equals_reference_update(input_bn):
+    from impkit.train import Stepper
+
+    masks = _random_masks(2, 4)
+    ws = []
+    for fused in (True, False):
+        m, d = _setup([1, 2], masks, input_bn)
+        st = Stepper(m, d, lr=0.1, fused=fused)
+        idx = draw_chunk([1, 2], d.sizes, 0, 8, chunk=20) + d.offsets.view(1, 2, 1)
+        losses = [st(idx[i]) for i in range(20)]
+        ws.append(([p.detach().clone() for p in m.parameters()], torch.stack(losses)))
+    for a, b in zip(ws[0][0], ws[1][0]):
+        assert torch.allclose(a, b, atol=1e-5, rtol=1e-4)
+    assert torch.allclose(ws[0][1], ws[1][1], atol=1e-5)
+    for w, mk in zip(m.weights, masks):
+        assert (w[~mk] == 0).all()
