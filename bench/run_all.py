@@ -26,7 +26,7 @@ def main() -> None:
     for name, mod in (("training", bench_train), ("analysis", bench_metrics), ("data loading", bench_data)):
         print(f"\n===== {name} =====", flush=True)
         t0 = time.perf_counter()
-        mod.main()
+        mod.main([])
         print(f"({name} benchmarks took {time.perf_counter() - t0:.0f} s)", flush=True)
 
 
