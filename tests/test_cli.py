@@ -13,7 +13,14 @@ def test_ci_imp_run_end_to_end(tmp_path):
     assert run.name.startswith("toy-imp-s0-")
     assert (run / "round_10" / "metrics.json").exists()
     show = run_cli("show", str(run))
-    assert show.returncode == 0 and "11/11" in show.stdout and " 58 " in show.stdout  # 2048 * 0.7^10 -> 58
+    # first layer of the ci model on toy (64 inputs): N = 64 * hidden weights, kept after 10 rounds by the count rule
+    from impkit.config import make_config
+    from impkit.prune import keep_counts
+
+    n_first = 64 * make_config("ci", "toy").model.hidden[0]
+    kept = keep_counts(n_first, 0.3, 10)[-1]
+    assert abs(kept - n_first * 0.7**10) <= 10
+    assert show.returncode == 0 and "11/11" in show.stdout and f" {kept} " in show.stdout
     ls = run_cli("ls", str(tmp_path))
     assert ls.returncode == 0 and run.name in ls.stdout
 
