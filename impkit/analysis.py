@@ -18,6 +18,7 @@ from impkit.metrics import (
     cavity_scores,
     fate_round,
     group_by_fate,
+    locality_index,
     preactivation_kurtosis,
     rf_width_fit,
 )
@@ -62,11 +63,13 @@ def accuracy_rows(runs: Iterable[Run]) -> list[dict]:
 
 
 def rf_width_rows(runs: Iterable[Run], min_weights: int = 8, rounds: Sequence[int] | None = None,
-                  **fit_options) -> list[dict]:
-    """Per run × round: RF width of the first-layer masks m(n) (``impkit.metrics.rf_width_fit``).
+                  li_radius: float = 2.0, **fit_options) -> list[dict]:
+    """Per run × round: locality of the first-layer masks m(n).
 
-    Columns: sigma_x mean/median over counted units, sigma_y mean, n_units, n_excluded (fewer than
-    ``min_weights`` surviving weights), frac_detected (share of counted units with a significant Gaussian peak).
+    Columns: RF width from the Gaussian fit (``impkit.metrics.rf_width_fit``: sigma_x mean/median over counted
+    units, sigma_y mean, frac_detected = share of counted units with a significant Gaussian peak), the fit-free
+    locality index (``impkit.metrics.locality_index``: li_mean/li_median, 1 = random), n_units and n_excluded
+    (units with fewer than ``min_weights`` surviving weights, left out of both measures).
     """
     rows = []
     for r in runs:
@@ -74,13 +77,16 @@ def rf_width_rows(runs: Iterable[Run], min_weights: int = 8, rounds: Sequence[in
         for n in (r.rounds_done if rounds is None else rounds):
             m0 = r.mask(n)[0]
             res = rf_width_fit(m0, shape, min_weights=min_weights, **fit_options)
+            li = locality_index(m0, shape, radius=li_radius, min_weights=min_weights)
             ok = ~res.excluded
             rows.append({**_rows_base(r, n),
                          "sigma_x_mean": float(np.nanmean(res.sigma_x)) if ok.any() else float("nan"),
                          "sigma_x_median": float(np.nanmedian(res.sigma_x)) if ok.any() else float("nan"),
                          "sigma_y_mean": float(np.nanmean(res.sigma_y)) if ok.any() else float("nan"),
                          "n_units": int(len(res.sigma_x)), "n_excluded": int(res.n_excluded),
-                         "frac_detected": float(res.detected[ok].mean()) if ok.any() else float("nan")})
+                         "frac_detected": float(res.detected[ok].mean()) if ok.any() else float("nan"),
+                         "li_mean": float(np.nanmean(li)) if ok.any() else float("nan"),
+                         "li_median": float(np.nanmedian(li)) if ok.any() else float("nan")})
     return rows
 
 

@@ -21,6 +21,11 @@
 # $\mathbb E[(\lambda - \mathbb E\lambda)^4] / \mathbb E[(\lambda - \mathbb E\lambda)^2]^2$ (Gaussian = 3) over the
 # training inputs of each class separately, then average over classes and units (the quantity of Fig. 4B). The
 # kurtosis over all inputs pooled is reported too.
+#
+# On ImageNet32 the preactivations are heavy-tailed (kurtosis > 3), so "more non-Gaussian" and "higher kurtosis"
+# coincide. Saturating inputs such as the NLGP at large gain give *light*-tailed preactivations (kurtosis < 3); there
+# the distance from the Gaussian value, $|\text{kurt} - 3|$, is what measures non-Gaussianity, and the verdict uses
+# it.
 
 # %% tags=["parameters"]
 preset = "default"        # "ci" | "default" | "paper"
@@ -82,20 +87,24 @@ for key, v in k.items():
     glue(f"kurt_{key.replace(' ', '_')}", v, display=False)
 glue("kurt_round0", k0, display=False)
 c = analysis.curves(rows, "kurt_class")
-gap = np.nanmean(c["imp"]["values"], 0) - np.nanmean(c["oneshot"]["values"], 0)
-imp_above = fs["imp"]["min"] > fs["oneshot"]["max"]
+# non-Gaussianity per seed and round: |kurtosis - 3|
+ng = {key: np.abs(c[key]["values"] - 3.0) for key in ("imp", "oneshot", "random")}
+gap = ng["imp"].mean(0) - ng["oneshot"].mean(0)  # > 0: IMP further from Gaussian than one-shot
+imp_above = ng["imp"][:, -1].min() > ng["oneshot"][:, -1].max()
 grows = bool(gap[-1] > gap[len(gap) // 2] > 0)
-verdict = "reproduced" if (imp_above and grows) else (
-    "partly reproduced" if (k["imp"] > k["oneshot"]) else "not reproduced")
+verdict = "reproduced" if (imp_above and grows) else ("partly reproduced" if gap[-1] > 0 else "not reproduced")
 glue("kurt_verdict", verdict, display=False)
 glue("kurt_gap_final", float(gap[-1]), display=False)
+glue("kurt_side", "above" if k0 > 3 else "below", display=False)
 print("final round, mean per-class kurtosis: " + ", ".join(f"{key} {v:.3f}" for key, v in k.items()))
-print(f"IMP minus one-shot, by round: {np.round(gap, 3).tolist()}")
-print(f"C3 (kurtosis: IMP above one-shot in all seeds and the gap growing): {verdict}")
+print(f"non-Gaussianity |kurt-3|, IMP minus one-shot, by round: {np.round(gap, 3).tolist()}")
+print(f"C3 (IMP further from Gaussian than one-shot in all seeds, gap growing): {verdict}")
 
 # %% [markdown]
-# Before pruning the per-class kurtosis is {glue:text}`kurt_round0:.3f`. After the last round it is
+# Before pruning the per-class kurtosis is {glue:text}`kurt_round0:.3f` ({glue:text}`kurt_side` the Gaussian
+# value 3). After the last round it is
 # {glue:text}`kurt_imp:.3f` for IMP, {glue:text}`kurt_oneshot:.3f` for one-shot and {glue:text}`kurt_random:.3f`
-# for random masks; on the clone, IMP reaches {glue:text}`kurt_imp_clone:.3f`. The IMP − one-shot gap at the
-# last round is {glue:text}`kurt_gap_final:.3f`. Verdict for the kurtosis half of C3:
+# for random masks; on the clone, IMP reaches {glue:text}`kurt_imp_clone:.3f`. At the last round IMP's distance from
+# the Gaussian value minus one-shot's is {glue:text}`kurt_gap_final:.3f` (positive would mean IMP is the more
+# non-Gaussian). Verdict for the kurtosis half of C3:
 # **{glue:text}`kurt_verdict`**.

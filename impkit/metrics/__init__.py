@@ -20,6 +20,7 @@ from impkit.metrics.kurtosis import KurtosisAccumulator, PreactKurtosis, kurtosi
 from impkit.metrics.locality import (
     RFWidthResult,
     gaussian_fit_profiles,
+    locality_index,
     mask_correlation,
     normalized_correlation,
     pair_counts,
@@ -30,7 +31,7 @@ from impkit.metrics.locality import (
 )
 
 __all__ = [
-    "mask_correlation", "normalized_correlation", "pair_counts", "rf_width", "rf_width_fit", "RFWidthResult",
+    "mask_correlation", "normalized_correlation", "locality_index", "pair_counts", "rf_width", "rf_width_fit", "RFWidthResult",
     "gaussian_fit_profiles", "summarize_over_units", "summarize_over_seeds",
     "kurtosis", "preactivation_kurtosis", "PreactKurtosis", "KurtosisAccumulator",
     "cavity_scores", "cavity_scores_bruteforce", "fate_round", "group_by_fate", "cavity_by_fate_over_rounds",

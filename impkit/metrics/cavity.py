@@ -162,7 +162,9 @@ def group_by_fate(scores, fate, mask=None, fates: Sequence[int] | None = None) -
         fates: the groups to report (default: all values present, sorted).
 
     Returns:
-        dict of 1-D arrays keyed "fate", "mean", "std", "sem", "median", "count" (NaN for empty groups).
+        dict of 1-D arrays keyed "fate", "mean", "std", "sem", "median", "frac_pos" (share of positive scores: a
+        sign-only summary that, unlike the mean, does not grow with the weights' magnitude), "count" (NaN for
+        empty groups).
     """
     s = np.asarray(scores.cpu().numpy() if isinstance(scores, torch.Tensor) else scores, dtype=np.float64).ravel()
     f = np.asarray(fate).ravel()
@@ -171,7 +173,7 @@ def group_by_fate(scores, fate, mask=None, fates: Sequence[int] | None = None) -
         mk = np.asarray(mask.cpu().numpy() if isinstance(mask, torch.Tensor) else mask).ravel() != 0
         keep &= mk
     groups = np.unique(f[keep]) if fates is None else np.asarray(list(fates))
-    out = {k: np.full(len(groups), np.nan) for k in ("mean", "std", "sem", "median")}
+    out = {k: np.full(len(groups), np.nan) for k in ("mean", "std", "sem", "median", "frac_pos")}
     out["fate"] = groups.astype(np.int64)
     out["count"] = np.zeros(len(groups), dtype=np.int64)
     for i, g in enumerate(groups):
@@ -180,6 +182,7 @@ def group_by_fate(scores, fate, mask=None, fates: Sequence[int] | None = None) -
         if v.size:
             out["mean"][i] = v.mean()
             out["median"][i] = np.median(v)
+            out["frac_pos"][i] = float((v > 0).mean())
             out["std"][i] = v.std(ddof=1) if v.size > 1 else 0.0
             out["sem"][i] = out["std"][i] / np.sqrt(v.size)
     return out

@@ -133,3 +133,40 @@ def test_summaries():
     np.testing.assert_allclose(out["mean"], [2.0, 2.0])
     np.testing.assert_allclose(out["min"], [1.0, 2.0])
     np.testing.assert_allclose(out["max"], [3.0, 2.0])
+
+
+def _blob_masks(rng, n_units, side, sigma, k):
+    """Masks of ``k`` weights drawn without replacement with probability ~ a Gaussian blob at a random centre."""
+    yy, xx = np.mgrid[0:side, 0:side]
+    out = np.zeros((n_units, side * side), dtype=bool)
+    for i in range(n_units):
+        cy, cx = rng.uniform(4, side - 4, size=2)
+        p = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * sigma**2)).ravel()
+        out[i, rng.choice(side * side, size=k, replace=False, p=p / p.sum())] = True
+    return out
+
+
+def test_locality_index_random_masks_are_one():
+    from impkit.metrics import locality_index
+
+    rng = np.random.default_rng(3)
+    side, units = 24, 400
+    for k in (20, 60, 200):  # sparse to dense: LI = 1 in expectation at any density
+        masks = np.zeros((units, side * side), dtype=bool)
+        for i in range(units):
+            masks[i, rng.choice(side * side, size=k, replace=False)] = True
+        li = locality_index(masks, (1, side, side))
+        se = li.std(ddof=1) / np.sqrt(units)
+        assert abs(li.mean() - 1) < 4 * se + 0.01, (k, li.mean(), se)
+
+
+def test_locality_index_orders_planted_blobs_and_excludes_small_units():
+    from impkit.metrics import locality_index
+
+    rng = np.random.default_rng(4)
+    side = 24
+    means = [np.nanmean(locality_index(_blob_masks(rng, 60, side, s, 20), (1, side, side))) for s in (1.5, 3, 5)]
+    assert means[0] > means[1] > means[2] > 1.5, means
+    tiny = np.zeros((1, side * side), dtype=bool)
+    tiny[0, :5] = True
+    assert np.isnan(locality_index(tiny, (1, side, side), min_weights=8)[0])
