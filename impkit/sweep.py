@@ -1,0 +1,88 @@
+"""Screening candidate tasks for the embedded default (the book's appendix "Choosing the default").
+
+A :class:`Candidate` is a dataset plus config overrides on top of a preset. :func:`screen` trains IMP, one-shot and
+random on the candidate's data and on its Gaussian clone (reusing runs that exist), measures the first-layer
+locality at the last round, and scores the candidate by how strongly the paper's contrasts show per minute of
+training:
+
+* ``gap_random`` = (σ_random − σ_IMP) / image side and ``gap_clone`` = (σ_IMP,clone − σ_IMP) / image side — the
+  RF-width contrasts of C3 (IMP vs random) and C2 (data vs clone), as fractions of the image so that tasks of
+  different sizes compare; ``width_gap`` = the smaller of the two, since a useful task must show both;
+* ``li_gap`` = min(LI_IMP − LI_random, LI_IMP − LI_IMP,clone) — the same in the locality index (1 = random);
+* ``*_per_min`` = the gap divided by the candidate's training time in minutes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from impkit import analysis
+from impkit.config import make_config
+from impkit.runs import Run, train_configs
+
+
+@dataclass
+class Candidate:
+    """A task to screen: ``dataset`` with dotted ``overrides`` on top of the preset (e.g. ``{"data.options.g": 3}``)."""
+
+    name: str
+    dataset: str
+    overrides: dict = field(default_factory=dict)
+
+
+def training_minutes(runs: Sequence[Run]) -> float:
+    """Wall time attributable to training ``runs`` (minutes).
+
+    Each run's ``metrics.json`` records the wall time of the replica batch it trained in and the batch size. Per
+    round, a batch's time is shared equally among its replicas and this candidate's share is summed, so a candidate
+    that trained inside a larger batch (e.g. the default task, reused from the main experiment) is charged only
+    for its own replicas. Round 0 is trained once per (dataset, seed) and shared by the methods.
+    """
+    total = 0.0
+    rounds = sorted(set().union(*[r.rounds_done for r in runs]))
+    for n in rounds:
+        done = [r for r in runs if n in r.rounds_done]
+        if n == 0:  # one dense replica per (dataset, seed), copied to the other methods
+            done = list({(r.dataset, r.seed): r for r in done}.values())
+        for r in done:
+            m = r.metrics(n)
+            total += float(m.get("wall_s", 0.0)) / max(int(m.get("replicas_in_batch", 1)), 1)
+    return total / 60.0
+
+
+def screen(candidates: Iterable[Candidate], preset: str, seeds: Sequence[int] = (0,), root: str = "runs",
+           device: str = "auto", methods: Sequence[str] = ("imp", "oneshot", "random"), min_weights: int = 8,
+           progress: bool = False) -> list[dict]:
+    """Train (or reuse) and measure every candidate; one row per candidate (see the module docstring)."""
+    out = []
+    for c in candidates:
+        names = (c.dataset, f"{c.dataset}-clone")
+        cfgs = [make_config(preset, d, m, s, c.overrides) for d in names for m in methods for s in seeds]
+        runs = train_configs(cfgs, root=root, device=device, progress=progress)
+        loc = analysis.rf_width_rows(runs, min_weights=min_weights)
+        acc = analysis.accuracy_rows(runs)
+        w = {k: v["mean"] for k, v in analysis.final_summary(loc, "sigma_x_mean").items()}
+        li = {k: v["mean"] for k, v in analysis.final_summary(loc, "li_mean").items()}
+        a = analysis.final_summary(acc, "test_acc")
+        dense = float(np.mean([r["test_acc"] for r in acc if r["round"] == 0 and r["dataset"] == c.dataset]))
+        shape = analysis.image_shape(runs[0])
+        side = max(shape[1:])
+        minutes = training_minutes(runs)
+        gap_random = (w["random"] - w["imp"]) / side
+        gap_clone = (w["imp clone"] - w["imp"]) / side
+        width_gap = min(gap_random, gap_clone)
+        li_gap = min(li["imp"] - li["random"], li["imp"] - li["imp clone"])
+        out.append({
+            "candidate": c.name, "dataset": c.dataset, "image": "x".join(map(str, shape)),
+            "classes": int(runs[0].mask(0)[-1].shape[0]),
+            "dense_acc": dense, "imp_acc": a["imp"]["mean"], "random_acc": a["random"]["mean"],
+            "sigma_imp": w["imp"], "sigma_oneshot": w["oneshot"], "sigma_random": w["random"],
+            "sigma_imp_clone": w["imp clone"],
+            "li_imp": li["imp"], "li_oneshot": li["oneshot"], "li_random": li["random"], "li_imp_clone": li["imp clone"],
+            "gap_random": gap_random, "gap_clone": gap_clone, "width_gap": width_gap, "li_gap": li_gap, "minutes": minutes,
+            "width_gap_per_min": width_gap / minutes if minutes > 0 else float("nan"),
+            "li_gap_per_min": li_gap / minutes if minutes > 0 else float("nan"),
+        })
+    return out
