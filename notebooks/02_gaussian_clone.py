@@ -94,9 +94,9 @@ for dname, (real, clone) in sets.items():
 table = pd.DataFrame(rows).set_index("dataset")
 main = table.loc[name]
 glue("clone_dataset", name, display=False)
-glue("clone_pix_kurt_data", main["pixel excess kurtosis, data"], display=False)
-glue("clone_pix_kurt_clone", main["pixel excess kurtosis, clone"], display=False)
-glue("clone_max_mean_z", main["max |mean z|"], display=False)
+glue("clone_pix_kurt_data", float(main["pixel excess kurtosis, data"]), display=False)
+glue("clone_pix_kurt_clone", float(main["pixel excess kurtosis, clone"]), display=False)
+glue("clone_max_mean_z", float(main["max |mean z|"]), display=False)
 table.round(3)
 
 # %%

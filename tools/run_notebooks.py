@@ -47,6 +47,13 @@ def execute(src: Path, out_dir: Path, params: dict, cwd: Path) -> Path:
         shown = "\n".join(f"  cell {i}: {t.strip()[:300]}" for i, t in noise)
         sys.exit(f"notebook {src} wrote to stderr (warnings or progress bars) -- fix the cause:\n{shown}\n"
                  f"(executed copy: {part})")
+    numpy_glue = [(i, str(d.get("text/plain", ""))) for i, c in enumerate(done.cells) if c.cell_type == "code"
+                  for o in c.get("outputs", []) for d in [o.get("data", {})]
+                  if any(k.startswith("application/papermill.record") for k in d)
+                  and str(d.get("text/plain", "")).startswith("np.")]
+    if numpy_glue:  # the book formats glued text with literal_eval: numpy scalars must be glued as Python numbers
+        shown = "\n".join(f"  cell {i}: {t[:80]}" for i, t in numpy_glue)
+        sys.exit(f"notebook {src} glues numpy scalars; glue float(...) or int(...) instead:\n{shown}")
     for cell in done.cells:
         tags = cell.metadata.setdefault("tags", [])
         if "injected-parameters" in tags and "remove-cell" not in tags:
