@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-import matplotlib
-
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+# The backend is the caller's choice (inline in notebooks, Agg in scripts and tests via MPLBACKEND).
+import matplotlib.pyplot as plt
+import numpy as np
 
 __all__ = [
     "OKABE_ITO", "METHOD_COLORS", "SOURCE_STYLES", "style", "method_color",

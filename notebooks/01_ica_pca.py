@@ -18,8 +18,8 @@
 # covariance, finds *global*, oscillating ones {cite:p}`redman2024imp` (their Fig. 2, on ImageNet32).
 #
 # **How we test it.** We run FastICA and PCA with 64 components on patches of real photographs and score every
-# filter by how much of its energy (^2$) falls inside its best  \times k$ window (1 for a filter confined to
-# one window, ^2/D$ for a filter spread evenly). ImageNet32 validation images are used when they are installed;
+# filter by how much of its energy ($w^2$) falls inside its best $k \times k$ window (1 for a filter confined to
+# one window, $k^2/D$ for a filter spread evenly). ImageNet32 validation images are used when they are installed;
 # otherwise the photographs that ship inside scikit-image, scikit-learn and matplotlib (see the data page).
 
 # %% tags=["parameters"]

@@ -73,7 +73,7 @@ for dname, (real, clone) in sets.items():
 
 # %% [markdown]
 # ## Moment checks
-# For each class and 32 random unit directions $: the hmBscore of the clone's mean along $ against the data's
+# For each class and 32 random unit directions $u$: the $z$-score of the clone's mean along $u$ against the data's
 # (standard normal if the clone is right), the same for the variance, and the excess kurtosis of the projections
 # and of single pixels (0 for a Gaussian; its standard error for one estimate is $\sqrt{24/n}$).
 

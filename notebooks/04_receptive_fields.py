@@ -18,9 +18,9 @@
 # and 4A). C2: on a Gaussian clone of the data, IMP finds no local receptive fields, and the RF width is larger
 # than on the real data (Fig. 3).
 #
-# **How we measure it.** For every first-layer unit we compute the autocorrelation (d)$ of its mask, divide it
-# by the number of pixel pairs at each displacement (so a random mask gives a flat profile), leave out  = 0$, and
-# fit \,e^{-d_x^2/2\sigma_x^2 - d_y^2/2\sigma_y^2} + c$. A unit whose profile has no significant peak gets the
+# **How we measure it.** For every first-layer unit we compute the autocorrelation $S_i(d)$ of its mask, divide it
+# by the number of pixel pairs at each displacement (so a random mask gives a flat profile), leave out $d = 0$, and
+# fit $A\,e^{-d_x^2/2\sigma_x^2 - d_y^2/2\sigma_y^2} + c$. A unit whose profile has no significant peak gets the
 # image size as its width. Because masks after IMP are often made of several small clumps rather than one blob, we
 # also report a fit-free **locality index** (LI): the density of surviving-weight pairs at distance ≤ 2 pixels
 # divided by their density at any distance (1 for a random mask, whatever its sparsity). Units with fewer than

@@ -16,7 +16,7 @@
 # **Claim.** IMP makes the first-layer preactivations $\lambda_i = \sum_j W_{ij} X_j + b_i$ more non-Gaussian
 # than one-shot pruning does, and the gap widens round after round (paper Fig. 4B).
 #
-# **How we measure it.** At each round $ we take the network IMP (or a baseline) is about to train, the rewind
+# **How we measure it.** At each round $n$ we take the network IMP (or a baseline) is about to train, the rewind
 # point $\theta(t_\text{rewind}) \odot m(n)$, and compute for every first-layer unit the kurtosis
 # $\mathbb E[(\lambda - \mathbb E\lambda)^4] / \mathbb E[(\lambda - \mathbb E\lambda)^2]^2$ (Gaussian = 3) over the
 # training inputs of each class separately, then average over classes and units (the quantity of Fig. 4B). The

@@ -71,9 +71,9 @@ pd.DataFrame({"fate": fates, "mean score": m0.mean(0), "share positive": fpos.me
 
 # %% [markdown]
 # ## Fig. 5C · Rescored after every round
-# After $ rounds the surviving weights are rescored at $\theta(t_\text{rewind}) \odot m(n)$ and the scores
-# multiplied by (n) = N (1 - s)^n$ to undo the trivial growth of a single weight's influence as fewer remain.
-# One line per scoring round $ (mean over seeds); a weight group's score should turn positive at $ = fate − 1.
+# After $n$ rounds the surviving weights are rescored at $\theta(t_\text{rewind}) \odot m(n)$ and the scores
+# multiplied by $N_W(n) = N (1 - s)^n$ to undo the trivial growth of a single weight's influence as fewer remain.
+# One line per scoring round $n$ (mean over seeds); a weight group's score should turn positive at $n$ = fate − 1.
 
 # %%
 stack = np.array([r["over_rounds"]["mean"] for r in res])  # (seeds, scoring round, fate); NaN = no survivors
