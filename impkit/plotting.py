@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 # The backend is the caller's choice (inline in notebooks, Agg in scripts and tests via MPLBACKEND).
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 
