@@ -34,6 +34,7 @@ window = 4                # side of the localisation window (pixels)
 seed = 0
 
 # %%
+# %matplotlib inline
 import numpy as np
 from myst_nb import glue
 

@@ -29,6 +29,7 @@ n_fit = None              # training rows used to fit each clone (None: by prese
 seed = 0
 
 # %%
+# %matplotlib inline
 import numpy as np
 import pandas as pd
 from myst_nb import glue

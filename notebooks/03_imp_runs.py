@@ -29,6 +29,7 @@ device = "auto"           # "auto" | "cpu" | "cuda"
 overrides = {}            # dotted config overrides, e.g. {"train.steps": 2000}
 
 # %%
+# %matplotlib inline
 import time
 
 import numpy as np

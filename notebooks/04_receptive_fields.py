@@ -37,6 +37,7 @@ overrides = {}            # dotted config overrides, e.g. {"train.steps": 2000}
 min_weights = 8           # units with fewer surviving first-layer weights are excluded
 
 # %%
+# %matplotlib inline
 import numpy as np
 import pandas as pd
 from myst_nb import glue

@@ -38,6 +38,7 @@ overrides = {}            # dotted config overrides, e.g. {"train.steps": 2000}
 n_inputs = None           # training inputs used (None: by preset)
 
 # %%
+# %matplotlib inline
 import numpy as np
 import pandas as pd
 from myst_nb import glue

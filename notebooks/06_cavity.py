@@ -34,6 +34,7 @@ overrides = {}
 n_inputs = None           # training inputs used (None: by preset)
 
 # %%
+# %matplotlib inline
 import numpy as np
 import pandas as pd
 from myst_nb import glue

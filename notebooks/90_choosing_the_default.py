@@ -38,6 +38,7 @@ device = "auto"
 candidates = None         # None: the list for this preset below; else [[name, dataset, {overrides}], ...]
 
 # %%
+# %matplotlib inline
 import pandas as pd
 from myst_nb import glue
 
