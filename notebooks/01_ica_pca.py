@@ -82,9 +82,16 @@ glue("c1_energy_uniform", uniform_energy, display=False)
 table
 
 # %% [markdown]
+# ## The photographs and their licences
+# The patches come from these images, bundled with scikit-image, scikit-learn and matplotlib.
+
+# %% tags=["hide-input"]
+pd.DataFrame(photos.ATTRIBUTION).T.loc[photos.available_images(color)]
+
+# %% [markdown]
 # ## Verdict
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 ratio = s["ica_window_median"] / s["pca_window_median"]
 local = ratio > 1.5

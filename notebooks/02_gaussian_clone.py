@@ -100,7 +100,7 @@ glue("clone_pix_kurt_clone", float(main["pixel excess kurtosis, clone"]), displa
 glue("clone_max_mean_z", float(main["max |mean z|"]), display=False)
 table.round(3)
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 # The verdicts of clone_moment_check: every mean/variance z-score inside the two-sided Bonferroni bound at
 # family-wise level 1e-3, the mean and covariance discrepancies inside their bounds, and the clone's pixel

@@ -93,7 +93,7 @@ per_layer = pd.DataFrame({f"round {n}": [l["sparsity"] for l in r0.sparsity(n)["
                           for n in r0.rounds_done}, index=[f"layer {l}" for l in range(r0.num_layers)])
 per_layer.T.round(4)
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 # Counts are deterministic: every method and seed has the same per-layer counts at each round.
 counts = {(r.dataset, r.method, r.seed): [[l["kept"] for l in r.sparsity(n)["layers"]] for n in r.rounds_done]

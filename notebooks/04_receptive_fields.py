@@ -58,13 +58,13 @@ name = runs[0].dataset
 
 # %% [markdown]
 # ## Fig. 1 · IMP vs one-shot masks at the final round
-# The 16 first-layer units with the most surviving weights (white = kept; for colour inputs the colour says which
+# The 8 first-layer units with the most surviving weights (white = kept; for colour inputs the colour says which
 # channels survive), seed 0.
 
 # %%
 for method in ("imp", "oneshot", "random"):
     r = groups[(name, method)][0]
-    fig = plotting.mask_gallery(r.mask(last)[0], shape, n=16,
+    fig = plotting.mask_gallery(r.mask(last)[0], shape, n=8, ncols=8,
                                 title=f"{method} masks, round {last} ({analysis.first_layer_sparsity(r, last):.1%} sparse)")
 
 # %% [markdown]
@@ -110,7 +110,7 @@ final
 # %% [markdown]
 # ## Verdicts
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 size = max(shape[1:])
 glue("rf_image_size", size, display=False)

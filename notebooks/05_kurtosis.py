@@ -79,7 +79,7 @@ last = int(table["round"].max())
 # %% [markdown]
 # ## Verdict
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 fs = analysis.final_summary(rows, "kurt_class")
 k = {key: v["mean"] for key, v in fs.items()}

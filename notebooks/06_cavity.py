@@ -85,7 +85,7 @@ fig = plotting.cavity_by_fate_rounds(res[0]["over_rounds"]["fate"], over)
 # %% [markdown]
 # ## Verdict
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 fo = res[0]["over_rounds"]["fate"]
 # "just in time": for each fate group f, the score computed after round f-1 (the last scoring before removal)

@@ -82,7 +82,7 @@ show.round(3)
 # %% [markdown]
 # ## Decision
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 # Candidates qualify when the dense network's held-out accuracy is at least a quarter of the way from chance to
 # perfect and below 99 %; the best qualifying candidate by RF-width gap per minute is the recommendation.
