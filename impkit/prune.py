@@ -114,14 +114,19 @@ def magnitude_masks(weights: Sequence, biases: Sequence, masks: Sequence, bias_m
             raise ValueError(f"cannot keep {k} entries: only {int(alive.sum())} remain (masks of round {n - 1}?)")
         score = torch.where(alive, score, torch.full_like(score, -1.0))
         order = torch.sort(score, descending=True, stable=True).indices
-        keep = torch.zeros_like(alive)
-        keep[order[:k]] = True
-        mw, mb = _unflatten(keep, shapes, unit, pb)
-        for l in unit:
-            new_m[l] = mw[l]
-            if pb:
-                new_bm[l] = mb[l]
+        _keep_first(order, k, shapes, unit, pb, new_m, new_bm)
     return new_m, new_bm
+
+
+def _keep_first(order: torch.Tensor, k: int, shapes, unit, pb: bool, new_m: list, new_bm: list) -> None:
+    """Keep the first ``k`` entries of ``order`` (flat indices of one pruning unit); write the unit's masks."""
+    keep = torch.zeros(order.numel(), dtype=torch.bool)
+    keep[order[:k]] = True
+    mw, mb = _unflatten(keep, shapes, unit, pb)
+    for l in unit:
+        new_m[l] = mw[l]
+        if pb:
+            new_bm[l] = mb[l]
 
 
 def imp_masks(weights, biases, masks, bias_masks, prune_cfg, n: int):
@@ -144,14 +149,7 @@ def random_masks(shapes: Sequence[tuple[int, int]], prune_cfg, n: int, seed: int
     for ui, (unit, k) in enumerate(zip(_units(shapes, prune_cfg), unit_counts(shapes, prune_cfg, n))):
         size = _unit_size(shapes, unit, pb)
         g = torch.Generator().manual_seed(derive_seed(seed, RANDOM_MASK_TAG, unit[0]))
-        perm = torch.randperm(size, generator=g)
-        keep = torch.zeros(size, dtype=torch.bool)
-        keep[perm[:k]] = True
-        mw, mb = _unflatten(keep, shapes, unit, pb)
-        for l in unit:
-            new_m[l] = mw[l]
-            if pb:
-                new_bm[l] = mb[l]
+        _keep_first(torch.randperm(size, generator=g), k, shapes, unit, pb, new_m, new_bm)
     return new_m, new_bm
 
 
