@@ -50,7 +50,8 @@ def cavity_scores(weight, inputs, bias=None, dtype: torch.dtype = torch.float64,
         return_kurtosis: also return (kurt[lam] (H,), kurt[lam^(-j)] (H, D)).
 
     Returns:
-        scores (H, D) torch tensor in ``dtype`` on the weight's device.
+        scores (H, D) torch tensor in ``dtype`` on the weight's device; 0 for pruned weights, NaN for the only
+        surviving weight of a unit (without it the preactivation is constant and has no kurtosis).
     """
     w = torch.as_tensor(weight).detach()
     dev = w.device
@@ -93,6 +94,9 @@ def cavity_scores(weight, inputs, bias=None, dtype: torch.dtype = torch.float64,
     k = m4 / (m2 * m2)
     k_cav = m4c / (m2c * m2c)
     s = _score(k, k_cav)
+    # Removing the last weight of a unit leaves a constant preactivation: its kurtosis, and so the score, is
+    # undefined (numerically 0/0, which would otherwise surface as an arbitrary huge number).
+    s = torch.where(m2c <= 1e-9 * m2[:, None], torch.full_like(s, float("nan")), s)
     s = torch.where(w == 0, torch.zeros_like(s), s)
     if return_kurtosis:
         return s, k, k_cav

@@ -102,3 +102,18 @@ def test_fate_round_and_grouping():
     # after round 1 only survivors of m1 count: fate-1 weights are gone
     assert np.isnan(out["mean"][1, 0])
     np.testing.assert_allclose(out["mean"][1, 1:], [3.0 * 3, 2.5 * 3])
+
+def test_last_weight_of_a_unit_has_no_score():
+    import numpy as np
+    import torch
+
+    from impkit.metrics import cavity_scores
+
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.laplace(size=(500, 6)))
+    w = torch.zeros(2, 6, dtype=torch.float64)
+    w[0, 2] = 0.7  # unit 0 keeps one weight: removing it leaves a constant
+    w[1, :3] = torch.tensor([0.5, -0.3, 0.2])
+    s = cavity_scores(w, x)
+    assert torch.isnan(s[0, 2]) and (s[0, [0, 1, 3, 4, 5]] == 0).all()
+    assert torch.isfinite(s[1]).all()
