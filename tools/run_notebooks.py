@@ -34,7 +34,7 @@ def execute(src: Path, out_dir: Path, params: dict, cwd: Path) -> Path:
     part = out_dir / f".{src.stem}.partial.ipynb"
     try:
         pm.execute_notebook(str(tmp), str(part), parameters=params, cwd=str(cwd), progress_bar=False,
-                            kernel_name="python3", log_output=False)
+                            kernel_name="python3", language="python", log_output=False)
     except pm.PapermillExecutionError as e:
         sys.exit(f"notebook {src} failed in cell {e.exec_count}: {e.ename}: {e.evalue}\n"
                  f"(partially executed copy: {part})")
