@@ -7,26 +7,25 @@ measured in this run; ratios compare numbers taken in the same run.
 from __future__ import annotations
 
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import torch
 
-import torch  # noqa: E402
-
-import bench_data  # noqa: E402
-import bench_metrics  # noqa: E402
-import bench_train  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 
 def main() -> None:
     dev = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({platform.processor() or platform.machine()})"
     print(f"impkit benchmarks on {dev}; torch {torch.__version__}; {torch.get_num_threads()} threads")
-    for name, mod in (("training", bench_train), ("analysis", bench_metrics), ("data loading", bench_data)):
+    # one process per benchmark: peak-memory figures (ru_maxrss) are per process and must not inherit another's
+    for name, script in (("training", "bench_train.py"), ("analysis", "bench_metrics.py"),
+                         ("data loading", "bench_data.py")):
         print(f"\n===== {name} =====", flush=True)
         t0 = time.perf_counter()
-        mod.main([])
+        subprocess.run([sys.executable, str(HERE / script)], check=True)
         print(f"({name} benchmarks took {time.perf_counter() - t0:.0f} s)", flush=True)
 
 
