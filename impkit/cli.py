@@ -114,14 +114,16 @@ def cmd_ls(a) -> int:
     if not runs:
         print(f"no runs under {root}")
         return 0
-    print(f"{'run':<48} {'dataset':<18} {'method':<8} {'seed':>4} {'rounds':>7}  acc(last)")
+    wr = max(len("run"), *(len(r.path.name) for r in runs))
+    wd = max(len("dataset"), *(len(r.dataset) for r in runs))
+    print(f"{'run':<{wr}} {'dataset':<{wd}} {'method':<8} {'seed':>4} {'rounds':>7}  acc(last)")
     for r in runs:
         done = r.rounds_done
         acc = ""
         if done:
             v = r.metrics(done[-1]).get("final_test_acc")
             acc = "" if v is None else f"{v:.4f}"
-        print(f"{r.path.name:<48} {r.dataset:<18} {r.method:<8} {r.seed:>4} "
+        print(f"{r.path.name:<{wr}} {r.dataset:<{wd}} {r.method:<8} {r.seed:>4} "
               f"{len(done):>3}/{r.config.prune.rounds + 1:<3}  {acc}")
     return 0
 
@@ -163,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, StoreError, TrainingDiverged, FileNotFoundError, ValueError) as e:
         print(f"impkit: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("impkit: interrupted", file=sys.stderr)
         return 130
