@@ -20,6 +20,7 @@ import numpy as np
 
 from impkit import analysis
 from impkit.config import make_config
+from impkit.data.base import DataNotFoundError
 from impkit.runs import Run, train_configs
 
 
@@ -55,12 +56,19 @@ def training_minutes(runs: Sequence[Run]) -> float:
 def screen(candidates: Iterable[Candidate], preset: str, seeds: Sequence[int] = (0,), root: str = "runs",
            device: str = "auto", methods: Sequence[str] = ("imp", "oneshot", "random"), min_weights: int = 8,
            progress: bool = False) -> list[dict]:
-    """Train (or reuse) and measure every candidate; one row per candidate (see the module docstring)."""
+    """Train (or reuse) and measure every candidate; one row per candidate (see the module docstring).
+
+    A candidate whose data are not installed gets a row with ``status`` "data unavailable: ..." and no numbers.
+    """
     out = []
     for c in candidates:
         names = (c.dataset, f"{c.dataset}-clone")
         cfgs = [make_config(preset, d, m, s, c.overrides) for d in names for m in methods for s in seeds]
-        runs = train_configs(cfgs, root=root, device=device, progress=progress)
+        try:
+            runs = train_configs(cfgs, root=root, device=device, progress=progress)
+        except DataNotFoundError as err:  # data not installed here (e.g. Fashion-MNIST): report, don't stop
+            out.append({"candidate": c.name, "dataset": c.dataset, "status": f"data unavailable: {err}"})
+            continue
         loc = analysis.rf_width_rows(runs, min_weights=min_weights)
         acc = analysis.accuracy_rows(runs)
         w = {k: v["mean"] for k, v in analysis.final_summary(loc, "sigma_x_mean").items()}
@@ -75,7 +83,7 @@ def screen(candidates: Iterable[Candidate], preset: str, seeds: Sequence[int] = 
         width_gap = min(gap_random, gap_clone)
         li_gap = min(li["imp"] - li["random"], li["imp"] - li["imp clone"])
         out.append({
-            "candidate": c.name, "dataset": c.dataset, "image": "x".join(map(str, shape)),
+            "candidate": c.name, "dataset": c.dataset, "status": "ok", "image": "x".join(map(str, shape)),
             "classes": int(runs[0].mask(0)[-1].shape[0]),
             "dense_acc": dense, "imp_acc": a["imp"]["mean"], "random_acc": a["random"]["mean"],
             "sigma_imp": w["imp"], "sigma_oneshot": w["oneshot"], "sigma_random": w["random"],

@@ -68,6 +68,10 @@ if candidates is None:
 cands = [Candidate(n, d, o) for n, d, o in candidates]
 rows = screen(cands, preset, seeds=seeds, root=run_root, device=device)
 table = pd.DataFrame(rows).set_index("candidate")
+for name, status in table["status"].items():
+    if status != "ok":
+        print(f"{name}: {status}")
+table = table[table["status"] == "ok"]
 
 # %% [markdown]
 # ## The screen

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from impkit.data.base import Dataset
+from impkit.data.base import DataNotFoundError, Dataset
 
 Loader = Callable[..., Dataset]
 _REGISTRY: dict[str, Loader] = {}
@@ -63,4 +63,4 @@ def gaussian_clone(ds: Dataset, seed: int = 0, **options) -> Dataset:
     return _gc(ds, seed=seed, **options)
 
 
-__all__ = ["Dataset", "load", "gaussian_clone", "register", "names"]
+__all__ = ["Dataset", "DataNotFoundError", "load", "gaussian_clone", "register", "names"]

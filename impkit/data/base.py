@@ -14,6 +14,10 @@ from typing import Any
 import torch
 
 
+class DataNotFoundError(FileNotFoundError):
+    """A dataset's files are not installed where impkit looks (the message says where and how to get them)."""
+
+
 @dataclass
 class Dataset:
     """A labelled split.

@@ -25,7 +25,7 @@ import torch
 
 from impkit.data import register
 from impkit.data._common import candidate_dirs, check_options, check_split, class_subset, remap_labels
-from impkit.data.base import Dataset
+from impkit.data.base import DataNotFoundError, Dataset
 
 SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"
 OPTIONS = ("n_train", "n_test", "classes", "center")
@@ -64,7 +64,7 @@ def find_dir(root=None) -> Path:
     for d in dirs:
         if all((d / f"{n}.gz").is_file() or (d / n).is_file() for n in names):
             return d
-    raise FileNotFoundError(
+    raise DataNotFoundError(
         "Fashion-MNIST not found: expected " + ", ".join(f"{n}.gz" for n in names) + " in one of: "
         + ", ".join(str(d) for d in dirs)
         + ". Install them with `apt-get install dataset-fashion-mnist` (Debian/Ubuntu, files go to "

@@ -38,7 +38,7 @@ import torch
 
 from impkit.data import register
 from impkit.data._common import candidate_dirs, check_options, check_split, class_subset, remap_labels
-from impkit.data.base import Dataset
+from impkit.data.base import DataNotFoundError, Dataset
 
 D = 3 * 32 * 32
 NUM_CLASSES = 1000
@@ -59,6 +59,10 @@ _LAYOUTS = {
 
 class ImageNet32Error(ValueError):
     """A missing or malformed ImageNet32 file (the message names the file and what was expected)."""
+
+
+class ImageNet32NotFoundError(DataNotFoundError, ImageNet32Error):
+    """No ImageNet32 files in any searched directory."""
 
 
 class UnsafePickleError(pickle.UnpicklingError):
@@ -117,7 +121,7 @@ def _find_root(root) -> tuple[Path, str]:
                 if (d / sub / name).is_file() or (d / name).is_file():
                     return d, fmt
     where = ", ".join(str(d) for d in dirs) or "(no directory given: pass root= or set IMPKIT_DATA)"
-    raise ImageNet32Error(
+    raise ImageNet32NotFoundError(
         "ImageNet32 files not found. Expected Imagenet32_train_npz/train_data_batch_{1..10}.npz and "
         "Imagenet32_val_npz/val_data.npz (or the pickled Imagenet32_train/train_data_batch_{1..10} and "
         f"Imagenet32_val/val_data) in one of: {where}. Download 'Imagenet32x32' from https://image-net.org "
