@@ -24,7 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from impkit.config import PRESETS
+from impkit.config import PRESETS, make_config
+from impkit.data import load as load_data
 from impkit.model import FCN
 from impkit.train import ReplicaData, make_stepper, resolve_device
 
@@ -120,7 +121,9 @@ def main(argv=None) -> None:
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     gpu = dev.type == "cuda"
-    default_dims = [20 * 20, *PRESETS["default"]["model"]["hidden"], 2]
+    cfg = make_config("default")  # the embedded default's task decides the input and output widths
+    probe = load_data(cfg.data.name, split="test", **cfg.data.options)
+    default_dims = [probe.dim, *cfg.model.hidden, probe.num_classes]
     paper_dims = [3072, 1024, 1024, 1000]
     scale = 0.5 if a.quick else 1.0
     # iterations per measurement (CPU: keep the whole bench < 2 min)
