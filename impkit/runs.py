@@ -174,11 +174,12 @@ def train_configs(cfgs: Sequence[RunConfig], root: str | Path = "runs", device: 
         for c, p in todo:
             groups.setdefault(group_key(c), []).append(Job(c, p))
         for jobs in groups.values():
-            # test sets of equal size batch together
+            # test sets of equal size batch together; so do equal storage dtypes: mixing uint8 images with a
+            # float32 clone would store the real images as float32 too (4x their memory; ImageNet32: 16 GB)
             by_size: dict[tuple, list[Job]] = {}
             for j in jobs:
                 te, tr = load_dataset(j.cfg, "test"), load_dataset(j.cfg, "train")
-                by_size.setdefault((len(te), tr.dim), []).append(j)
+                by_size.setdefault((len(te), tr.dim, tr.x.dtype), []).append(j)
             for sub in by_size.values():
                 run_jobs(sub, device=device, progress=progress, max_replicas=max_replicas)
     return [Run(p) for p in paths]
