@@ -1,7 +1,8 @@
-"""Command line: ``python -m impkit {run,ls,show}`` (also the ``impkit`` console script).
+"""Command line: ``python -m impkit {run,plan,ls,show}`` (also the ``impkit`` console script).
 
     impkit run --preset ci --dataset nlgp --method imp --seed 0 --out runs
     impkit run --preset paper --method imp,oneshot,random --seeds 0,1,2 --clone --set train.eval_every=10000
+    impkit plan --preset paper --device-memory 80GB --device cuda
     impkit ls runs
     impkit show runs/nlgp-imp-s0-<hash>
 
@@ -29,6 +30,18 @@ def _methods(s: str) -> list[str]:
     if bad or not ms:
         raise argparse.ArgumentTypeError(f"method must be one of {', '.join(METHODS)} (comma-separated), got {s!r}")
     return ms
+
+
+def _memory(s: str):
+    from impkit.plan import parse_bytes
+
+    try:
+        v = parse_bytes(s)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"--device-memory must be positive, got {s!r}")
+    return v
 
 
 def _replicas(s: str):
@@ -62,9 +75,25 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     r.add_argument("--replicas", type=_replicas, default=None, metavar="auto|N",
                    help="max replicas trained as one batch (default auto: all compatible runs)")
+    r.add_argument("--device-memory", type=_memory, default=None, metavar="SIZE",
+                   help="memory the batches may use, e.g. 24GB (default: 90%% of the device's free memory)")
     r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a setting, e.g. --set train.steps=2000 (repeatable)")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
+    pl = sub.add_parser("plan", help="print the replica batches that fit the device, their memory and projected time")
+    pl.add_argument("--preset", default="paper", choices=sorted(PRESETS))
+    pl.add_argument("--dataset", default=None, help="dataset name (default: the preset's)")
+    pl.add_argument("--method", type=_methods, default=list(METHODS), help="methods (default: all)")
+    pl.add_argument("--seeds", type=_ints, default=None, help="seeds (default: the preset's)")
+    pl.add_argument("--no-clone", dest="clone", action="store_false", help="leave out the Gaussian clone")
+    pl.add_argument("--device", default="auto", help="auto | cpu | cuda[:N] (a CUDA plan is possible without a GPU)")
+    pl.add_argument("--device-memory", type=_memory, default=None, metavar="SIZE",
+                    help="memory budget, e.g. 80GB or 24GiB (default: 90%% of the device's free memory)")
+    pl.add_argument("--replicas", type=_replicas, default=None, metavar="auto|N", help="max replicas per batch")
+    pl.add_argument("--no-measure", dest="measure", action="store_false",
+                    help="do not time a step on this device")
+    pl.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a setting")
+    pl.add_argument("--json", action="store_true", help="print the plan as JSON")
     ls = sub.add_parser("ls", help="list runs under ROOT")
     ls.add_argument("root", nargs="?", default="runs")
     sh = sub.add_parser("show", help="show one run: config, rounds, sparsity, accuracy")
@@ -95,12 +124,29 @@ def cmd_run(a) -> int:
     ds = a.dataset or PRESETS[a.preset]["dataset"]
     names = [ds] + ([f"{ds}-clone"] if a.clone and not ds.endswith("-clone") else [])
     cfgs = [make_config(a.preset, n, m, s, ov) for n in names for m in a.method for s in seeds]
-    runs = train_configs(cfgs, a.out, device=a.device, progress=not a.quiet, max_replicas=a.replicas)
+    runs = train_configs(cfgs, a.out, device=a.device, progress=not a.quiet, max_replicas=a.replicas,
+                         memory_budget=a.device_memory)
     for r in runs:
         done = r.rounds_done
         acc = r.metrics(done[-1]).get("final_test_acc") if done else None
         print(f"{r.path}  rounds {done[0] if done else '-'}..{done[-1] if done else '-'}  "
               f"test acc (last round) {acc if acc is None else f'{acc:.4f}'}")
+    return 0
+
+
+def cmd_plan(a) -> int:
+    import json
+
+    from impkit import plan as P
+    from impkit.config import make_config, preset_seeds
+
+    ov = _overrides(a.set)
+    ds = a.dataset or PRESETS[a.preset]["dataset"]
+    names = [ds] + ([f"{ds}-clone"] if a.clone and not ds.endswith("-clone") else [])
+    seeds = a.seeds if a.seeds is not None else preset_seeds(a.preset)
+    cfgs = [make_config(a.preset, n, m, s, ov) for n in names for m in a.method for s in seeds]
+    p = P.plan(cfgs, device=a.device, budget=a.device_memory, measure=a.measure, max_replicas=a.replicas)
+    print(json.dumps(P.plan_dict(p), indent=2) if a.json else P.format_plan(p))
     return 0
 
 
@@ -161,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         p.print_help()
         return 2
     try:
-        return {"run": cmd_run, "ls": cmd_ls, "show": cmd_show}[a.cmd](a)
+        return {"run": cmd_run, "plan": cmd_plan, "ls": cmd_ls, "show": cmd_show}[a.cmd](a)
     except (ConfigError, StoreError, TrainingDiverged, FileNotFoundError, ValueError) as e:
         print(f"impkit: error: {e}", file=sys.stderr)
         return 2

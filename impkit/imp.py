@@ -41,10 +41,15 @@ _DATA_CACHE: dict[str, object] = {}
 
 
 def load_dataset(cfg: RunConfig, split: str):
-    """The dataset a run uses (the run seed is passed as ``seed=``)."""
+    """The dataset a run uses (the run seed is passed as ``seed=``).
+
+    Cached per (name, root, options, split) and, for loaders that use it, the seed: the runs of all seeds on
+    fixed files (ImageNet32) share one copy in memory.
+    """
     from impkit import data
 
-    key = json.dumps([cfg.data.name, cfg.data.root, cfg.data.options, cfg.seed, split], sort_keys=True, default=str)
+    seed = cfg.seed if data.uses_seed(cfg.data.name) else None
+    key = json.dumps([cfg.data.name, cfg.data.root, cfg.data.options, seed, split], sort_keys=True, default=str)
     if key not in _DATA_CACHE:
         if len(_DATA_CACHE) > 16:
             _DATA_CACHE.clear()
@@ -120,12 +125,17 @@ def copy_round(src_dir: Path, dst_dir: Path, n: int) -> None:
 
 
 # ------------------------------------------------------------------------------------------------
-def run_jobs(jobs: Sequence[Job], device: str = "auto", progress: bool = True, max_replicas: int | None = None) -> None:
+def run_jobs(jobs: Sequence[Job], device: str = "auto", progress: bool = True, max_replicas: int | None = None,
+             memory_budget: int | None = None) -> None:
     """Bring every job to ``prune.rounds`` rounds, training each round as batches of replicas.
 
     All jobs must share ``model`` and ``train`` settings (see :func:`impkit.runs.group_jobs`); locks
-    are the caller's business.
+    are the caller's business. Each round's replicas are split into batches that fit ``memory_budget`` bytes
+    of the device (None: :data:`impkit.plan.SAFETY` × its free memory) and hold at most ``max_replicas``
+    (:func:`impkit.plan.split_batches`); the split does not change any result.
     """
+    from impkit import plan as memplan
+
     if not jobs:
         return
     dev = resolve_device(device if device != "auto" else jobs[0].cfg.train.device)
@@ -133,6 +143,9 @@ def run_jobs(jobs: Sequence[Job], device: str = "auto", progress: bool = True, m
     tests = [load_dataset(j.cfg, "test") for j in jobs]
     for j, ds in zip(jobs, trains):
         check_against_data(j.cfg, ds.dim, ds.num_classes)
+    if memory_budget is None:
+        memory_budget = int(memplan.SAFETY * memplan.free_memory(dev))
+    prints = [memplan.footprint_of(j.cfg, tr, te) for j, tr, te in zip(jobs, trains, tests)]
     K = max(int(d.num_classes) for d in trains)
     dims = [trains[0].dim, *jobs[0].cfg.model.hidden, K]
     shapes = [(o, i) for i, o in zip(dims[:-1], dims[1:])]
@@ -182,14 +195,17 @@ def run_jobs(jobs: Sequence[Job], device: str = "auto", progress: bool = True, m
                 rw = store.load_npz(store.round_dir(j.path, 0) / "rewind.npz")
                 info["state"] = {k: torch.from_numpy(v) for k, v in rw.items()}
             starts[i] = info
-        # sub-batches: same start step, at most max_replicas each
+        # sub-batches: same start step; runs of one dataset together; within the memory budget
         by_step: dict[int, list[int]] = {}
         for i in todo:
             by_step.setdefault(starts[i]["step"], []).append(i)
         for step0, idxs in sorted(by_step.items()):
-            cap = max_replicas or len(idxs)
-            for b in range(0, len(idxs), cap):
-                _train_round(jobs, idxs[b:b + cap], starts, n, step0, dims, trains, tests, dev, progress)
+            idxs = sorted(idxs, key=lambda i: prints[i].key)  # stable: keeps the callers' order within a dataset
+            cfg0 = jobs[idxs[0]].cfg
+            for b in memplan.split_batches([prints[i] for i in idxs], dims, cfg0.model.input_bn, cfg0.train.batch,
+                                           dev.type, memory_budget, max_replicas, resident=dev.type == "cpu"):
+                _train_round(jobs, [idxs[k] for k in b.members], starts, n, step0, dims, trains, tests, dev,
+                             progress)
 
 
 def _train_round(jobs, idxs, starts, n, step0, dims, trains, tests, dev, progress) -> None:

@@ -150,8 +150,11 @@ def group_key(cfg: RunConfig) -> str:
 
 
 def train_configs(cfgs: Sequence[RunConfig], root: str | Path = "runs", device: str = "auto", progress: bool = True,
-                  max_replicas: int | None = None) -> list[Run]:
-    """Train the given configs (missing rounds only), batching compatible ones; returns their runs."""
+                  max_replicas: int | None = None, memory_budget: int | None = None) -> list[Run]:
+    """Train the given configs (missing rounds only), batching compatible ones; returns their runs.
+
+    Batches hold at most ``max_replicas`` replicas and fit ``memory_budget`` bytes of the device (None: most
+    of its free memory; see :mod:`impkit.plan`)."""
     from impkit.train import resolve_device
 
     root = Path(root)
@@ -181,14 +184,15 @@ def train_configs(cfgs: Sequence[RunConfig], root: str | Path = "runs", device: 
                 te, tr = load_dataset(j.cfg, "test"), load_dataset(j.cfg, "train")
                 by_size.setdefault((len(te), tr.dim, tr.x.dtype), []).append(j)
             for sub in by_size.values():
-                run_jobs(sub, device=device, progress=progress, max_replicas=max_replicas)
+                run_jobs(sub, device=device, progress=progress, max_replicas=max_replicas,
+                         memory_budget=memory_budget)
     return [Run(p) for p in paths]
 
 
 def ensure_runs(preset: str, dataset: str | None = None, methods: Iterable[str] = ("imp", "oneshot", "random"),
                 seeds: Iterable[int] | None = (0, 1, 2), root: str | Path = "runs", device: str = "auto",
                 overrides: dict | None = None, clone: bool = False, progress: bool = True,
-                max_replicas: int | None = None) -> list[Run]:
+                max_replicas: int | None = None, memory_budget: int | None = None) -> list[Run]:
     """Train whatever is missing for ``preset`` × dataset (and its ``-clone`` when ``clone``) × methods × seeds,
     all compatible runs batched as replicas; return the runs (dataset-major, then method, then seed)."""
     from impkit.config import PRESETS
@@ -201,7 +205,8 @@ def ensure_runs(preset: str, dataset: str | None = None, methods: Iterable[str] 
     cfgs = [make_config(preset, name, m, s, overrides) for name in names for m in methods for s in seeds]
     if device != "auto":
         cfgs = [c.replace(**{"train.device": device}) for c in cfgs]
-    return train_configs(cfgs, root, device=device, progress=progress, max_replicas=max_replicas)
+    return train_configs(cfgs, root, device=device, progress=progress, max_replicas=max_replicas,
+                         memory_budget=memory_budget)
 
 
 __all__ = ["Run", "ensure_runs", "load_run", "list_runs", "train_configs", "group_key"]

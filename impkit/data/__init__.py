@@ -12,16 +12,29 @@ from impkit.data.base import DataNotFoundError, Dataset
 
 Loader = Callable[..., Dataset]
 _REGISTRY: dict[str, Loader] = {}
+_UNSEEDED: set[str] = set()
 
 
-def register(name: str) -> Callable[[Loader], Loader]:
-    """Decorator: register ``loader(root=None, split="train", **options) -> Dataset`` under ``name``."""
+def register(name: str, seeded: bool = True) -> Callable[[Loader], Loader]:
+    """Decorator: register ``loader(root=None, split="train", **options) -> Dataset`` under ``name``.
+
+    ``seeded=False`` declares that the loader ignores ``seed`` (fixed files such as ImageNet32): runs of
+    different seeds then share one copy of the data in memory instead of loading it once per seed.
+    """
 
     def deco(fn: Loader) -> Loader:
         _REGISTRY[name] = fn
+        if not seeded:
+            _UNSEEDED.add(name)
         return fn
 
     return deco
+
+
+def uses_seed(name: str) -> bool:
+    """Whether ``load(name, seed=...)`` depends on the seed (always true for a ``-clone``)."""
+    _import_loaders()
+    return name.endswith("-clone") or name not in _UNSEEDED
 
 
 def names() -> list[str]:
@@ -63,4 +76,4 @@ def gaussian_clone(ds: Dataset, seed: int = 0, **options) -> Dataset:
     return _gc(ds, seed=seed, **options)
 
 
-__all__ = ["Dataset", "DataNotFoundError", "load", "gaussian_clone", "register", "names"]
+__all__ = ["Dataset", "DataNotFoundError", "load", "gaussian_clone", "register", "names", "uses_seed"]

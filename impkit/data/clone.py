@@ -22,6 +22,11 @@ Options (:func:`gaussian_clone`):
 * ``n`` / ``labels``: how many samples and with which labels (default: the labels of ``ds``, so class
   frequencies are kept exactly; with only ``n``, labels are drawn from ``ds.y`` at random).
 * ``device``: where to compute (default: the data's device). ``seed``: the torch generator seed.
+* ``dtype``: storage dtype of the samples, ``"float32"`` (default) or ``"float16"``. Samples are computed in
+  float32 and rounded once when stored; half precision (relative rounding error <= 2^-11, far below the
+  sampling error of any moment a notebook measures) halves the memory of a large clone: an ImageNet32-sized
+  clone takes 7.9 GB instead of 15.7 GB. Minibatches are converted back to float32 by
+  :meth:`~impkit.data.base.Dataset.normalize`.
 
 :func:`load_clone` (``impkit.data.load("<name>-clone", ...)``) fits on the base's *train* split and samples
 as many rows as the requested split of the base, with its labels; seeds are derived from (seed, split).
@@ -38,8 +43,9 @@ import torch
 from impkit.data._common import check_options, check_split, derive_seed, generator
 from impkit.data.base import Dataset
 
-CLONE_OPTIONS = ("shrinkage", "per_channel", "clone_device")
-GC_OPTIONS = ("n", "labels", "shrinkage", "per_channel", "device")
+CLONE_OPTIONS = ("shrinkage", "per_channel", "clone_device", "clone_dtype")
+GC_OPTIONS = ("n", "labels", "shrinkage", "per_channel", "device", "dtype")
+DTYPES = {"float32": torch.float32, "float16": torch.float16}
 
 
 def _channel_slices(ds: Dataset, per_channel: bool) -> list[slice]:
@@ -72,11 +78,14 @@ def _pooled_factors(ds: Dataset, classes: list[int], blocks: list[slice], dev: t
 
 
 def gaussian_clone(ds: Dataset, seed: int = 0, n: int | None = None, labels=None, shrinkage: float = 0.0,
-                   per_channel: bool = False, device=None, **unknown) -> Dataset:
-    """Gaussian clone of ``ds`` (see the module docstring). Returns float32 normalised features, shift None."""
+                   per_channel: bool = False, device=None, dtype: str = "float32", **unknown) -> Dataset:
+    """Gaussian clone of ``ds`` (see the module docstring): (n, D) normalised features stored as ``dtype``
+    (float32 or float16), shift None, scale 1."""
     check_options("gaussian_clone", unknown, GC_OPTIONS)
     if not 0.0 <= float(shrinkage) <= 1.0:
         raise ValueError(f"gaussian_clone: shrinkage must be in [0, 1], got {shrinkage!r}")
+    if str(dtype) not in DTYPES:
+        raise ValueError(f"gaussian_clone: dtype (clone_dtype) must be one of {', '.join(DTYPES)}, got {dtype!r}")
     dev = torch.device(device) if device is not None else ds.device
     gen = generator(seed, dev)
     y_src = ds.y
@@ -99,7 +108,7 @@ def gaussian_clone(ds: Dataset, seed: int = 0, n: int | None = None, labels=None
     blocks = _channel_slices(ds, per_channel)
     alpha = float(shrinkage)
     pooled = _pooled_factors(ds, list(range(ds.num_classes)), blocks, dev) if alpha > 0 else None
-    out = torch.empty(len(y_new), ds.dim, dtype=torch.float32, device=dev)
+    out = torch.empty(len(y_new), ds.dim, dtype=DTYPES[str(dtype)], device=dev)
     for c in present:
         rows_out = torch.nonzero(y_new == c).flatten()
         m = len(rows_out)
@@ -116,13 +125,14 @@ def gaussian_clone(ds: Dataset, seed: int = 0, n: int | None = None, labels=None
             for b, lp in zip(blocks, pooled):
                 z = torch.randn(m, lp.shape[1], generator=gen, device=dev)
                 sample[:, b] += math.sqrt(alpha) * (z @ lp.T)
-        out[rows_out] = sample
+        out[rows_out] = sample.to(out.dtype)
         del xc, sample
     info = dict(ds.info)
     info.update({
         "clone_of": ds.name,
-        "normalisation": "float32 features in the base data's normalised space (shift None, scale 1)",
+        "normalisation": f"{dtype} features in the base data's normalised space (shift None, scale 1)",
         "clone": {"seed": seed, "shrinkage": alpha, "per_channel": bool(per_channel), "n": len(y_new),
+                  "dtype": str(dtype),
                   "method": "empirical low-rank factor per class" + (" and channel" if per_channel else "")},
     })
     return Dataset(x=out, y=y_new, image_shape=ds.image_shape, num_classes=ds.num_classes,
@@ -132,8 +142,8 @@ def gaussian_clone(ds: Dataset, seed: int = 0, n: int | None = None, labels=None
 def load_clone(base_name: str, root=None, split: str = "train", seed: int = 0, **options) -> Dataset:
     """``load("<base>-clone")``: fit on the base's train split, sample as many rows (and labels) as ``split``.
 
-    Clone options ``shrinkage``, ``per_channel`` and ``clone_device`` are taken out; everything else (and
-    ``seed``) goes to the base loader.
+    Clone options ``shrinkage``, ``per_channel``, ``clone_device`` and ``clone_dtype`` (the ``dtype`` of
+    :func:`gaussian_clone`) are taken out; everything else (and ``seed``) goes to the base loader.
     """
     from impkit.data import load
 
@@ -143,7 +153,7 @@ def load_clone(base_name: str, root=None, split: str = "train", seed: int = 0, *
     labels = base_train.y if split == "train" else load(base_name, root=root, split="test", seed=seed, **options).y
     ds = gaussian_clone(base_train, seed=derive_seed(seed, "clone", base_name, split), labels=labels,
                         shrinkage=copts.get("shrinkage", 0.0), per_channel=copts.get("per_channel", False),
-                        device=copts.get("clone_device"))
+                        device=copts.get("clone_device"), dtype=copts.get("clone_dtype", "float32"))
     ds.info["split"] = split
     ds.info["clone"]["base_options"] = dict(options)
     return ds

@@ -87,7 +87,7 @@ def _pair(d: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     return x.reshape(len(x), -1), y.astype(np.int64)
 
 
-@register("fashion-mnist")
+@register("fashion-mnist", seeded=False)
 def load_fashion_mnist(root=None, split: str = "train", seed: int = 0, **options) -> Dataset:
     """Fashion-MNIST split as uint8 rows (N, 784); see the module docstring."""
     check_options("fashion-mnist", options, OPTIONS)

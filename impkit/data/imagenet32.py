@@ -194,6 +194,12 @@ class _Batch:
             )
         return x
 
+    def standin(self) -> str | None:
+        """The ``standin`` note written by :mod:`impkit.data.standin` (None for real ImageNet32 files)."""
+        obj = self._open()
+        keys = obj.files if self.fmt == "npz" else obj
+        return str(np.asarray(obj["standin"])) if "standin" in keys else None
+
     def mean(self) -> np.ndarray:
         m = np.asarray(self._open()["mean"])
         if m.shape != (D,) or not np.issubdtype(m.dtype, np.number):
@@ -204,7 +210,7 @@ class _Batch:
         return m
 
 
-@register("imagenet32")
+@register("imagenet32", seeded=False)
 def load_imagenet32(root=None, split: str = "train", seed: int = 0, **options) -> Dataset:
     """ImageNet32 split as uint8 rows (N, 3072), CHW; see the module docstring for files and options."""
     check_options("imagenet32", options, OPTIONS)
@@ -293,6 +299,7 @@ def load_imagenet32(root=None, split: str = "train", seed: int = 0, **options) -
 
     mb = _Batch(train_files[0], fmt, train=True)
     mean = mb.mean()
+    standin = mb.standin()  # files written by impkit.data.standin say so: never report them as ImageNet32
     mb.close()
 
     k = NUM_CLASSES if classes is None else len(classes)
@@ -306,6 +313,49 @@ def load_imagenet32(root=None, split: str = "train", seed: int = 0, **options) -
         name="imagenet32",
         shift=torch.from_numpy(mean),
         scale=255.0,
-        info={**INFO, "options": opts, "root": str(d), "split": split,
+        info={**INFO, **({"provenance": standin, "licence": "see impkit.data.photos.ATTRIBUTION (bundled photographs)",
+                          "standin": True} if standin else {}), "options": opts, "root": str(d), "split": split,
               "files": [str(f) for f in files], "mean_from": str(train_files[0])},
     )
+
+
+OFFICIAL_ROWS = {"train": 1_281_167, "test": 50_000}
+
+
+def _selection(options: dict) -> tuple[list[int], list[int] | None]:
+    batches = options.get("batches")
+    batches = list(range(1, NUM_BATCHES + 1)) if batches is None else ([batches] if isinstance(batches, int) else list(batches))
+    return [int(b) for b in batches], class_subset(options.get("classes"), NUM_CLASSES, "imagenet32")
+
+
+def nominal_rows(split: str, **options) -> int:
+    """Rows a split of the official ImageNet32 would have under ``options`` (batches, classes, n_train/n_test),
+    assuming balanced classes and equal batches; for planning when the files are not installed."""
+    check_split(split)
+    batches, classes = _selection(options)
+    n = OFFICIAL_ROWS[split] * (len(batches) / NUM_BATCHES if split == "train" else 1.0)
+    n = int(round(n * (1.0 if classes is None else len(classes) / NUM_CLASSES)))
+    cap = options.get("n_train" if split == "train" else "n_test")
+    return n if cap is None else min(n, int(cap))
+
+
+def count_rows(root=None, split: str = "train", **options) -> int:
+    """Rows :func:`load_imagenet32` would return, read from the label arrays only (npz files); pickled files
+    would have to be read whole, so for them the official count (:func:`nominal_rows`) is returned.
+    Raises :class:`ImageNet32NotFoundError` when no files are installed."""
+    check_split(split)
+    d, fmt = _find_root(root)
+    if options.get("format", "auto") != "auto":
+        fmt = options["format"]
+    if fmt != "npz":
+        return nominal_rows(split, **options)
+    batches, classes = _selection(options)
+    files = [_file(d, fmt, "train", i) for i in batches] if split == "train" else [_file(d, fmt, "test")]
+    n = 0
+    for f in files:
+        b = _Batch(f, fmt, train=(split == "train"))
+        keep, _ = remap_labels(b.labels(), classes, NUM_CLASSES)
+        b.close()
+        n += int(keep.sum())
+    cap = options.get("n_train" if split == "train" else "n_test")
+    return n if cap is None else min(n, int(cap))

@@ -108,3 +108,23 @@ def test_clone_in_normalised_space(tmp_path):
     assert cl.x.dtype == torch.float32 and cl.shift is None
     assert (cl.x.mean(0) - ds.features().mean(0)).abs().max() < 0.05
     assert clone_moment_check(ds, cl, n_proj=8)["ok"]["mean_z"]
+
+
+def test_half_precision_clone(real):
+    # the paper preset stores its clone in float16: half the bytes, the same moments to sampling error
+    c32 = gaussian_clone(real, seed=0)
+    c16 = gaussian_clone(real, seed=0, dtype="float16")
+    assert c16.x.dtype == torch.float16 and c16.x.element_size() * 2 == c32.x.element_size()
+    assert c16.info["clone"]["dtype"] == "float16"
+    # the same draw, rounded once: relative error of half precision
+    f16 = c16.features()
+    assert f16.dtype == torch.float32
+    assert torch.allclose(f16, c32.x, rtol=2**-10, atol=1e-4)
+    assert all(clone_moment_check(real, c16, n_proj=32, seed=1)["ok"].values())
+    with pytest.raises(ValueError, match="clone_dtype"):
+        gaussian_clone(real, seed=0, dtype="int8")
+
+
+def test_clone_dtype_through_load():
+    cl = data.load("nlgp-clone", dim=1, L=8, g=3.0, n_train=200, n_test=50, device="cpu", clone_dtype="float16")
+    assert cl.x.dtype == torch.float16 and len(cl) == 200
