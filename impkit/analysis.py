@@ -66,10 +66,13 @@ def rf_width_rows(runs: Iterable[Run], min_weights: int = 8, rounds: Sequence[in
                   li_radius: float = 2.0, **fit_options) -> list[dict]:
     """Per run × round: locality of the first-layer masks m(n).
 
-    Columns: RF width from the Gaussian fit (``impkit.metrics.rf_width_fit``: sigma_x mean/median over counted
-    units, sigma_y mean, frac_detected = share of counted units with a significant Gaussian peak), the fit-free
-    locality index (``impkit.metrics.locality_index``: li_mean/li_median, 1 = random), n_units and n_excluded
-    (units with fewer than ``min_weights`` surviving weights, left out of both measures).
+    Columns: RF width from the Gaussian fit (``impkit.metrics.rf_width_fit``): sigma_x_mean, sigma_x_median and
+    sigma_y_mean, sigma_y_median over the *detected* units only (units whose mask correlation has a significant
+    local peak; NaN when no unit is detected: undetected units have no width and are never counted as the image
+    size), n_detected and frac_detected = n_detected / n_counted (the detection rate; about 0.05 or less for masks
+    without spatial structure); the fit-free locality index (``impkit.metrics.locality_index``: li_mean/li_median
+    over counted units, 1 = random); n_units, n_counted and n_excluded (units with fewer than ``min_weights``
+    surviving weights, left out of all of these).
     """
     rows = []
     for r in runs:
@@ -78,20 +81,24 @@ def rf_width_rows(runs: Iterable[Run], min_weights: int = 8, rounds: Sequence[in
             m0 = r.mask(n)[0]
             res = rf_width_fit(m0, shape, min_weights=min_weights, **fit_options)
             li = locality_index(m0, shape, radius=li_radius, min_weights=min_weights)
-            ok = ~res.excluded
+            det, ok = res.detected, ~res.excluded
+            nan = float("nan")
             rows.append({**_rows_base(r, n),
-                         "sigma_x_mean": float(np.nanmean(res.sigma_x)) if ok.any() else float("nan"),
-                         "sigma_x_median": float(np.nanmedian(res.sigma_x)) if ok.any() else float("nan"),
-                         "sigma_y_mean": float(np.nanmean(res.sigma_y)) if ok.any() else float("nan"),
+                         "sigma_x_mean": float(res.sigma_x[det].mean()) if det.any() else nan,
+                         "sigma_x_median": float(np.median(res.sigma_x[det])) if det.any() else nan,
+                         "sigma_y_mean": float(res.sigma_y[det].mean()) if det.any() else nan,
+                         "sigma_y_median": float(np.median(res.sigma_y[det])) if det.any() else nan,
                          "n_units": int(len(res.sigma_x)), "n_excluded": int(res.n_excluded),
-                         "frac_detected": float(res.detected[ok].mean()) if ok.any() else float("nan"),
-                         "li_mean": float(np.nanmean(li)) if ok.any() else float("nan"),
-                         "li_median": float(np.nanmedian(li)) if ok.any() else float("nan")})
+                         "n_counted": int(ok.sum()), "n_detected": int(det.sum()),
+                         "frac_detected": float(res.frac_detected),
+                         "li_mean": float(np.nanmean(li)) if ok.any() else nan,
+                         "li_median": float(np.nanmedian(li)) if ok.any() else nan})
     return rows
 
 
 _SHAPES: dict[tuple, tuple[int, int, int]] = {}
 _DATA_CACHE: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+_DATA_CACHE_MAX = 4  # bounded samples kept (each at most n_inputs x D float32, e.g. 20,000 x 3,072 = 246 MB)
 
 
 def _data_key(run: Run, split: str) -> tuple:
@@ -99,24 +106,106 @@ def _data_key(run: Run, split: str) -> tuple:
     return (c.data.name, repr(sorted(c.data.options.items())), c.data.root, c.seed, split)
 
 
+def _device(device) -> torch.device:
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
 def image_shape(run: Run) -> tuple[int, int, int]:
-    """(C, H, W) of the run's inputs (loads the data once, through the same cache as :func:`run_inputs`)."""
+    """(C, H, W) of the run's inputs (cached per dataset, options and root)."""
     key = _data_key(run, "train")[:3]
     if key not in _SHAPES:
-        run_inputs(run)
+        _SHAPES[key] = tuple(run.load_data("train").image_shape)
     return _SHAPES[key]
 
 
-def run_inputs(run: Run, n_inputs: int = 10000, split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
-    """The first ``n_inputs`` normalised inputs (float32, CPU) and labels of the data a run was trained on.
+def class_ranks(y: torch.Tensor) -> torch.Tensor:
+    """(N,) int64: the position of each row among the rows of its class, in dataset order (0 = the class's first row).
 
-    Cached per (dataset, options, seed, split) so that analysing many runs loads (or generates) each set once.
+    ``y``: (N,) int labels >= 0. Computed on CPU.
     """
-    key = _data_key(run, split) + (n_inputs,)
+    y = torch.as_tensor(y).cpu().long()
+    order = torch.argsort(y, stable=True)
+    ys = y[order]
+    counts = torch.bincount(ys)
+    starts = torch.cumsum(counts, 0) - counts
+    ranks = torch.empty_like(y)
+    ranks[order] = torch.arange(len(y)) - starts[ys]
+    return ranks
+
+
+def select_per_class(y: torch.Tensor, per_class: int | None = None) -> torch.Tensor | None:
+    """Indices (ascending, int64, CPU) of the first ``per_class`` rows of every class, in dataset order.
+
+    Classes with fewer rows contribute all of theirs. ``per_class=None`` selects everything and returns None
+    (callers then read the rows as one slice, without an index array).
+    """
+    if per_class is None:
+        return None
+    if int(per_class) < 1:
+        raise ValueError(f"per_class must be None or >= 1, got {per_class!r}")
+    return torch.nonzero(class_ranks(y) < int(per_class)).flatten()
+
+
+def spread_sample(y: torch.Tensor, n: int) -> torch.Tensor:
+    """Indices (ascending, int64, CPU) of ``min(n, N)`` rows spread as evenly as possible over the classes.
+
+    Rows are taken in the order: the first row of every class, then the second row of every class, and so on,
+    so every class gets ``n // K`` or one more rows; a class with fewer rows gives all it has and the others fill
+    the remaining places. Deterministic: depends only on the labels.
+    """
+    ranks = class_ranks(y)
+    if n >= len(ranks):
+        return torch.arange(len(ranks))
+    take = torch.argsort(ranks, stable=True)[: int(n)]
+    return torch.sort(take).values
+
+
+def per_class_counts(y: torch.Tensor, idx: torch.Tensor | None = None, num_classes: int | None = None) -> np.ndarray:
+    """(K,) int64 number of selected rows (``idx``; all rows when None) of each class."""
+    y = torch.as_tensor(y).cpu().long()
+    ys = y if idx is None else y[torch.as_tensor(idx).cpu()]
+    return torch.bincount(ys, minlength=int(num_classes or 0)).numpy().astype(np.int64)
+
+
+def _count_columns(counts: np.ndarray) -> dict:
+    """Summary columns of per-class counts over the classes present: total, classes, min and median per class."""
+    c = counts[counts > 0]
+    return {"n_inputs": int(counts.sum()), "n_classes": int(c.size),
+            "n_per_class_min": int(c.min()) if c.size else 0,
+            "n_per_class_median": float(np.median(c)) if c.size else 0.0}
+
+
+def stream_inputs(ds, idx: torch.Tensor | None = None, batch_size: int = 4096,
+                  device: torch.device | str = "cpu") -> Iterable[tuple[torch.Tensor, torch.Tensor]]:
+    """Yield ``(x, y)`` batches of the rows ``idx`` (all rows when None) of a Dataset, normalised batch by batch.
+
+    x: (B, D) float32 features (``ds.normalize`` of the raw rows, which stay in the storage dtype, e.g. uint8 for
+    ImageNet32), y: (B,) int64 labels, both on ``device``. Only one batch is ever held as floats.
+    """
+    n = len(ds) if idx is None else len(idx)
+    for s in range(0, n, batch_size):
+        sel = slice(s, min(s + batch_size, n)) if idx is None else idx[s:s + batch_size].to(ds.x.device)
+        yield ds.normalize(ds.x[sel].to(device)), ds.y[sel].to(device)
+
+
+def run_inputs(run: Run, n_inputs: int = 20000, split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
+    """A bounded sample of the data a run was trained on: (x (n, D) float32 normalised, y (n,) int64), on CPU.
+
+    n = min(``n_inputs``, rows of the split); the rows are spread evenly over the classes (:func:`spread_sample`)
+    and kept in dataset order. Cached per (dataset, options, seed, split, n_inputs); at most a few samples are
+    kept (the oldest is dropped).
+    """
+    key = _data_key(run, split) + (int(n_inputs),)
     if key not in _DATA_CACHE:
         ds = run.load_data(split)
-        k = min(n_inputs, len(ds))
-        _DATA_CACHE[key] = (ds.features(slice(0, k)).cpu(), ds.y[:k].cpu())
+        idx = spread_sample(ds.y, int(n_inputs))
+        x = ds.features(idx.to(ds.x.device)).cpu()
+        y = ds.y[idx.to(ds.y.device)].cpu()
+        while len(_DATA_CACHE) >= _DATA_CACHE_MAX:
+            _DATA_CACHE.pop(next(iter(_DATA_CACHE)))
+        _DATA_CACHE[key] = (x, y)
         _SHAPES.setdefault(_data_key(run, "train")[:3], tuple(ds.image_shape))
     return _DATA_CACHE[key]
 
@@ -126,37 +215,52 @@ def clear_cache() -> None:
     _DATA_CACHE.clear()
 
 
-def _first_layer_at_rewind(run: Run, n: int):
-    """(W (H, D), b (H,), input transform) of the first layer at θ(t_rewind) ⊙ m(n)."""
+def _first_layer_at_rewind(run: Run, n: int, device: torch.device | str = "cpu"):
+    """(W (H, D), b (H,), input transform or None) of the first layer at θ(t_rewind) ⊙ m(n), on ``device``.
+
+    The transform maps (B, D) features to the (B, D) input the first layer sees (the input batch-norm, eval mode).
+    """
     Wn, bn = run.weights(n, "rewind")[0]
-    W = torch.from_numpy(np.asarray(Wn, dtype=np.float32))
-    b = torch.from_numpy(np.asarray(bn, dtype=np.float32))
+    W = torch.from_numpy(np.asarray(Wn, dtype=np.float32)).to(device)
+    b = torch.from_numpy(np.asarray(bn, dtype=np.float32)).to(device)
     transform = None
     if run.config.model.input_bn:  # the first layer sees batch-normalised pixels (paper Eq. 3 note)
-        model = run.model(n, "rewind")
+        model = run.model(n, "rewind").to(device)
 
         def transform(x: torch.Tensor, _m=model) -> torch.Tensor:
             with torch.no_grad():
-                return _m.first_layer_input(x)
+                return _m.first_layer_input(x)[0]
     return W, b, transform
 
 
-def kurtosis_rows(runs: Iterable[Run], n_inputs: int = 10000, split: str = "train",
-                  rounds: Sequence[int] | None = None) -> list[dict]:
+def kurtosis_rows(runs: Iterable[Run], per_class: int | None = None, split: str = "train",
+                  rounds: Sequence[int] | None = None, batch_size: int = 4096, device=None) -> list[dict]:
     """Per run × round n: first-layer preactivation kurtosis at the rewind point θ(t_rewind) ⊙ m(n).
 
-    This is the network IMP trains in round n + 1 (the paper indexes it by m(n−1) at round n). Columns:
-    ``kurt_all`` (mean over units of the kurtosis over all inputs) and ``kurt_class`` (per class, then averaged:
-    the quantity of the paper's Fig 4B). Units without any surviving weight have constant preactivations and are
-    left out (NaN).
+    This is the network IMP trains in round n + 1 (the paper indexes it by m(n−1) at round n). The inputs are the
+    first ``per_class`` rows of every class of ``split`` in dataset order (None: every row of the split), streamed
+    in batches of ``batch_size`` from the dataset's storage dtype (:func:`stream_inputs`) into float64 running
+    moments, so memory does not grow with the split (1000 classes × 1024 units: 41 MB of moments). Per-class
+    kurtosis needs many inputs per class: the plain estimator from n Gaussian samples has mean 3(n−1)/(n+1)
+    (≈ 2.45 at n = 10, 2.98 at n = 300) and standard deviation ≈ sqrt(24/n).
+
+    Columns: ``kurt_all`` (mean over units of the kurtosis over all selected inputs), ``kurt_class`` (per class,
+    then averaged: the quantity of the paper's Fig 4B), ``n_inputs`` (rows used), ``n_classes`` (classes present),
+    ``n_per_class_min`` / ``n_per_class_median`` (rows used per class). Units without any surviving weight have
+    constant preactivations and are left out (NaN). ``device``: where to compute (None: CUDA if available).
     """
+    dev = _device(device)
     rows = []
     for r in runs:
-        x, y = run_inputs(r, n_inputs, split)
+        ds = r.load_data(split)
+        idx = select_per_class(ds.y, per_class)
+        counts = _count_columns(per_class_counts(ds.y, idx, ds.num_classes))
+        k = max(int(ds.num_classes), int(ds.y.max()) + 1 if len(ds) else 0)
         for n in (r.rounds_done if rounds is None else rounds):
-            W, b, tf = _first_layer_at_rewind(r, n)
-            res = preactivation_kurtosis(W, b, x, labels=y, input_transform=tf)
-            rows.append({**_rows_base(r, n), "kurt_all": res.mean_all, "kurt_class": res.mean_per_class})
+            W, b, tf = _first_layer_at_rewind(r, n, dev)
+            res = preactivation_kurtosis(W, b, stream_inputs(ds, idx, batch_size, dev), input_transform=tf,
+                                         num_classes=k)
+            rows.append({**_rows_base(r, n), "kurt_all": res.mean_all, "kurt_class": res.mean_per_class, **counts})
     return rows
 
 
@@ -195,26 +299,34 @@ def final_summary(rows: Sequence[dict], key: str, round_: int | None = None) -> 
     return out
 
 
-def cavity_analysis(run: Run, n_inputs: int = 10000, rounds: Sequence[int] | None = None,
-                    split: str = "train") -> dict:
+def cavity_analysis(run: Run, n_inputs: int = 20000, rounds: Sequence[int] | None = None,
+                    split: str = "train", device=None) -> dict:
     """Cavity scores of an IMP run's first layer, grouped by the round each weight is eventually pruned ("fate").
 
-    Scores at round n are computed at θ(t_rewind) ⊙ m(n) on the run's inputs (closed form, float64).
+    Scores at round n are computed at θ(t_rewind) ⊙ m(n) (closed form, float64) on a bounded sample of the run's
+    inputs: min(``n_inputs``, rows of ``split``) rows spread evenly over the classes (:func:`run_inputs`), since
+    the closed form needs the raw rows (20,000 × 3,072 float32 = 246 MB; the moment buffers are 4 × H × D float64,
+    100 MB for a 1024 × 3072 layer). ``device``: where to compute (None: CUDA if available).
+
     Returns ``{"fate0": group_by_fate(...) at round 0 (Fig 5B), "over_rounds": cavity_by_fate_over_rounds(...)
-    (Fig 5C, scaled by N_W(n) = N (1 − s)^n), "fate": (H, D) fate rounds}``.
+    (Fig 5C, scaled by N_W(n) = N (1 − s)^n), "fate": (H, D) fate rounds, "never": fate of survivors,
+    "n_inputs", "n_classes", "n_per_class_min", "n_per_class_median": the inputs used}``.
     """
     if run.method != "imp":
         raise ValueError(f"cavity analysis needs an IMP run, got method {run.method!r} ({run.path})")
+    dev = _device(device)
     done = run.rounds_done
     masks = [run.mask(n)[0] for n in done]
     fate = fate_round(masks)
-    x, _ = run_inputs(run, n_inputs, split)
+    x, y = run_inputs(run, n_inputs, split)
+    counts = _count_columns(per_class_counts(y))
+    x = x.to(dev)
     rounds = list(done[:-1]) if rounds is None else list(rounds)
     scores = []
     for n in rounds:
-        W, b, tf = _first_layer_at_rewind(run, n)
+        W, b, tf = _first_layer_at_rewind(run, n, dev)
         xin = tf(x) if tf is not None else x
         scores.append(cavity_scores(W, xin, b).cpu().numpy())
     fate0 = group_by_fate(scores[0], fate, mask=masks[0]) if rounds and rounds[0] == 0 else None
     over = cavity_by_fate_over_rounds(scores, masks, prune_fraction=run.config.prune.rate)
-    return {"fate0": fate0, "over_rounds": over, "fate": fate, "never": len(masks)}
+    return {"fate0": fate0, "over_rounds": over, "fate": fate, "never": len(masks), **counts}

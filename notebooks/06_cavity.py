@@ -24,7 +24,8 @@
 # **How we measure it.** For each IMP run, every first-layer weight gets its *fate*: the round in which IMP removes
 # it. Cavity scores are computed exactly for all weights at once (closed form: the cross moments
 # $\mathbb E[u^3 v_j], \mathbb E[u^2 v_j^2], \mathbb E[u v_j^3]$ are matrix products), at the rewind point
-# $\theta(t_\text{rewind}) \odot m(n)$, on the training inputs.
+# $\theta(t_\text{rewind}) \odot m(n)$, on a sample of the training inputs spread evenly over the classes (the closed
+# form needs the raw inputs, so the sample is bounded: at most `n_inputs`, 20,000 by default).
 
 # %% tags=["parameters"]
 preset = "default"        # "ci" | "default" | "paper"
@@ -33,7 +34,7 @@ seeds = None              # None: the preset's seeds
 run_root = "../runs"
 device = "auto"
 overrides = {}
-n_inputs = None           # training inputs used (None: by preset)
+n_inputs = 20000          # training inputs used (at most; spread evenly over the classes)
 
 # %%
 # %matplotlib inline
@@ -47,12 +48,14 @@ from impkit.runs import ensure_runs
 
 plotting.style()
 seeds = preset_seeds(preset) if seeds is None else list(seeds)
-if n_inputs is None:
-    n_inputs = {"ci": 2000}.get(preset, 10000)
 runs = ensure_runs(preset, dataset, methods=["imp"], seeds=seeds, root=run_root, device=device,
                    overrides=overrides, clone=False, progress=False)
-res = [analysis.cavity_analysis(r, n_inputs=n_inputs) for r in runs]
+res = [analysis.cavity_analysis(r, n_inputs=n_inputs, device=device) for r in runs]
 never = res[0]["never"]
+n_used, n_pc = min(r["n_inputs"] for r in res), min(r["n_per_class_min"] for r in res)
+glue("cav_n_inputs", f"{n_used:,}", display=False)
+glue("cav_n_per_class", f"{n_pc:,}", display=False)
+print(f"cavity scores from {n_used:,} training inputs ({n_pc:,} or more per class)")
 
 # %% [markdown]
 # ## Fig. 5B · Scores before pruning, by fate
@@ -126,7 +129,8 @@ print(f"groups positive at the round just before their removal: {hits}/{total}")
 print(f"C4: {verdict}")
 
 # %% [markdown]
-# Scored before any pruning, the weights IMP removes in rounds 1–2 have mean cavity score
+# Cavity scores are computed on {glue:text}`cav_n_inputs` training inputs ({glue:text}`cav_n_per_class` or more
+# per class). Scored before any pruning, the weights IMP removes in rounds 1–2 have mean cavity score
 # {glue:text}`cav_early:.2e` and those it removes from round 4 on {glue:text}`cav_late:.2e`; the rank correlation
 # between a weight group's fate and its mean round-0 score is {glue:text}`cav_rho:.2f`, partly a magnitude effect;
 # the magnitude-free share of positive scores falls from {glue:text}`cav_pos_first:.3f` for weights removed in round 1

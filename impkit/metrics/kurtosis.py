@@ -54,12 +54,17 @@ class KurtosisAccumulator:
             if self.n_groups:
                 self.gsums = torch.zeros(self.n_groups, 5, h, dtype=torch.float64, device=lam.device)
         z = lam - self.ref
-        z2 = z * z
-        pw = torch.stack([torch.ones_like(z), z, z2, z2 * z, z2 * z2])  # (5, B, H)
-        self.sums += pw.sum(1)
+        pw = torch.empty(lam.shape[0], 4, lam.shape[1], dtype=torch.float64, device=lam.device)  # z, z^2, z^3, z^4
+        pw[:, 0] = z
+        torch.mul(z, z, out=pw[:, 1])
+        torch.mul(pw[:, 1], z, out=pw[:, 2])
+        torch.mul(pw[:, 1], pw[:, 1], out=pw[:, 3])
+        self.sums[0] += lam.shape[0]
+        self.sums[1:] += pw.sum(0)
         if self.n_groups and groups is not None:
             g = groups.to(lam.device).long()
-            self.gsums.index_add_(0, g, pw.permute(1, 0, 2))
+            self.gsums[:, 0] += torch.bincount(g, minlength=self.n_groups).to(torch.float64)[:, None]
+            self.gsums[:, 1:].index_add_(0, g, pw)
 
     @staticmethod
     def _kurt(sums: torch.Tensor) -> torch.Tensor:
@@ -137,15 +142,20 @@ def preactivation_kurtosis(weight, bias=None, inputs=None, labels=None,
         labels: (P,) int labels when ``inputs`` is an array; enables the per-class kurtosis.
         input_transform: applied to every raw batch before the layer (e.g. ``dataset.normalize`` followed by the
             model's input batch-norm), so the kurtosis is that of what the first layer actually sees.
-        batch_size: rows per batch when ``inputs`` is an array. Only running float64 moments are kept.
-        num_classes: number of classes (default: inferred from the largest label seen; requires labels).
+        batch_size: rows per batch when ``inputs`` is an array. Only running float64 moments are kept: memory is
+            5 × H float64 plus 5 × K × H for the per-class moments, whatever the number of inputs.
+        num_classes: number of classes K (default: the largest label + 1; for an iterable of batches without it,
+            the batches are first collected in memory to find the labels, so pass it when streaming a large set).
     """
     w = torch.as_tensor(weight).detach()
     dev = w.device
     w64 = w.to(torch.float64)
     b64 = None if bias is None else torch.as_tensor(bias).detach().to(device=dev, dtype=torch.float64)
-    batches = list(_batches(inputs, labels, batch_size)) if num_classes is None else _batches(inputs, labels, batch_size)
-    if num_classes is None:
+    batches = _batches(inputs, labels, batch_size)
+    if num_classes is None and isinstance(inputs, (torch.Tensor, np.ndarray)):
+        num_classes = int(torch.as_tensor(labels).max()) + 1 if labels is not None and len(labels) else 0
+    elif num_classes is None:
+        batches = list(batches)
         ys = [y for _, y in batches if y is not None]
         num_classes = int(max(int(y.max()) for y in ys) + 1) if ys else 0
     acc = KurtosisAccumulator(n_groups=num_classes)

@@ -30,11 +30,26 @@ def cov_z(x, target):
     return (est - target[iu]) / se, est, se
 
 
-def direct_twin_cov(dim, L, xi, g):
-    """The formula of SPEC §4 written out directly (no FFT, no jitter)."""
+def direct_wrapped_1d(L, xi, images=60):
+    """The wrapped kernel written out directly: (L, L) matrix sum_k exp(-(i - j + kL)^2/xi^2), over |k| <= images,
+    divided by its diagonal value (no FFT, no truncation rule of the package)."""
     d = np.arange(L)
-    dd = np.minimum(np.abs(d[:, None] - d[None, :]), L - np.abs(d[:, None] - d[None, :])) ** 2
-    c1 = np.exp(-dd / xi**2)
+    diff = (d[None, :] - d[:, None]).astype(float)
+    k = np.arange(-images, images + 1, dtype=float)
+    c = np.exp(-((diff[None] + k[:, None, None] * L) ** 2) / xi**2).sum(0)
+    return c / np.exp(-((k * L) ** 2) / xi**2).sum()
+
+
+def direct_min_image_1d(L, xi):
+    """exp(-d^2/xi^2) with d the minimum-image distance (the kernel impkit used before: not PSD for large xi/L)."""
+    d = np.arange(L)
+    a = np.abs(d[:, None] - d[None, :])
+    return np.exp(-np.minimum(a, L - a) ** 2 / xi**2)
+
+
+def direct_twin_cov(dim, L, xi, g):
+    """(latent C, twin K) for the NLGP, written out directly (Kronecker product in 2-D, no FFT, no jitter)."""
+    c1 = direct_wrapped_1d(L, xi)
     c = c1 if dim == 1 else np.kron(c1, c1)
     gam = (2 / np.pi) * np.arcsin(g**2 / (1 + g**2))
     return c, (2 / (np.pi * gam)) * np.arcsin(g**2 * c / (1 + g**2))
@@ -42,21 +57,58 @@ def direct_twin_cov(dim, L, xi, g):
 
 @pytest.mark.parametrize("dim,L", [(1, 12), (2, 6)])
 def test_analytic_covariance_matches_formula(dim, L):
-    for xi, g in [(1.0, 3.0), (1.5, 0.5)]:
+    # xi/L from 1/12 to 1/2: the last ones are where the minimum-image kernel is not PSD
+    for xi, g in [(1.0, 3.0), (1.5, 0.5), (L / 4, 3.0), (L / 2, 10.0), (L / 2, 0.5)]:
         c, k = direct_twin_cov(dim, L, xi, g)
-        np.testing.assert_allclose(nlgp.analytic_covariance(dim, L, xi), c, atol=1e-5)
-        np.testing.assert_allclose(nlgp.analytic_covariance(dim, L, xi, g), k, atol=1e-5)
+        np.testing.assert_allclose(nlgp.analytic_covariance(dim, L, xi), c, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(nlgp.analytic_covariance(dim, L, xi, g), k, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(np.diag(nlgp.analytic_covariance(dim, L, xi, g)), 1.0, rtol=0, atol=1e-14)
 
 
-def test_non_psd_periodic_kernel_is_clipped():
-    # On a small periodic grid the wrapped Gaussian kernel can have negative eigenvalues (L=5, xi=2):
-    # they are clipped, so what is sampled is the nearest PSD circulant kernel, with unit diagonal.
-    c = direct_twin_cov(1, 5, 2.0, 1.0)[0]
-    assert np.linalg.eigvalsh(c).min() < -0.01
-    for g in (None, 1.0):
-        k = nlgp.analytic_covariance(1, 5, 2.0, g)
-        assert np.linalg.eigvalsh(k).min() > 0
-        np.testing.assert_allclose(np.diag(k), 1.0)
+def test_wrapped_kernel_equals_min_image_for_short_xi():
+    # for xi << L the images beyond the nearest one are negligible: the wrapped and minimum-image kernels agree
+    L, xi = 28, 2.0
+    np.testing.assert_allclose(nlgp.analytic_covariance(1, L, xi), direct_min_image_1d(L, xi), rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("dim,L", [(1, 12), (1, 28), (2, 12)])
+def test_kernel_is_psd_at_large_xi(dim, L):
+    # xi/L = 0.5: the minimum-image kernel has clearly negative eigenvalues, the wrapped kernel (and its twin) none
+    xi = L / 2
+    old = direct_min_image_1d(L, xi)
+    old = old if dim == 1 else np.kron(old, old)
+    assert np.linalg.eigvalsh(old).min() < -0.2
+    for g in (None, 0.5, 3.0, 10.0):
+        ev = np.linalg.eigvalsh(nlgp.analytic_covariance(dim, L, xi, g))
+        assert ev.min() >= -1e-12 * ev.max(), (g, ev.min(), ev.max())
+
+
+@pytest.mark.parametrize("dim,L,xi", [(1, 12, 6.0), (1, 28, 14.0), (2, 12, 6.0), (2, 24, 3.0)])
+def test_sampled_kernel_is_the_defined_kernel(dim, L, xi):
+    # The FFT sampler draws from the circulant matrix whose eigenvalues are max(Re FFT(row), 0). That matrix must be
+    # the defined wrapped kernel (and its twin) itself, not a clipped or jittered stand-in.
+    for g in (None, 3.0):
+        c, k = direct_twin_cov(dim, L, xi, 3.0)
+        target = (c if g is None else k)[0].reshape((L,) if dim == 1 else (L, L))
+        row = nlgp.kernel_row(dim, L, xi, g)
+        lam = np.fft.fftn(row).real
+        assert lam.min() >= -1e-12 * lam.max()
+        sampled = np.fft.ifftn(np.clip(lam, 0, None)).real
+        np.testing.assert_allclose(sampled, target, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("dim,L,xis", [(1, 12, (6.0, 3.0)), (2, 6, (3.0, 1.5))])
+@pytest.mark.parametrize("gaussian", [False, True])
+def test_empirical_covariance_matches_kernel_at_large_xi(dim, L, xis, gaussian):
+    # xi/L = 0.5 (class 0) and 0.25 (class 1): the samples' covariance is the wrapped kernel's twin (sampling error)
+    g = 3.0
+    ds = data.load("nlgp", dim=dim, L=L, xi0=xis[0], xi1=xis[1], g=g, n_train=8000, gaussian=gaussian,
+                   device="cpu", seed=2)
+    x, y = ds.x.double().numpy(), ds.y.numpy()
+    for k, xi in enumerate(xis):
+        target = direct_twin_cov(dim, L, xi, g)[1]
+        z, _, _ = cov_z(x[y == k], target)
+        assert np.abs(z).max() < bonferroni(z.size), (k, np.abs(z).max())
 
 
 @pytest.mark.parametrize("dim,L", [(1, 12), (2, 6)])

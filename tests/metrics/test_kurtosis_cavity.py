@@ -117,3 +117,26 @@ def test_last_weight_of_a_unit_has_no_score():
     s = cavity_scores(w, x)
     assert torch.isnan(s[0, 2]) and (s[0, [0, 1, 3, 4, 5]] == 0).all()
     assert torch.isfinite(s[1]).all()
+
+
+@pytest.mark.parametrize("n", [300, 1281])
+def test_per_class_kurtosis_of_gaussian_preactivations_at_1000_classes(n):
+    # The size of ImageNet32 (1000 classes; 300 per class, or all 1,281): exactly Gaussian preactivations. The
+    # plain kurtosis of n Gaussian samples has mean 3 (n-1)/(n+1) (bias -6/(n+1): -0.020 at n = 300, -0.005 at
+    # n = 1281) and standard deviation ~ sqrt(24/n); the class average over 1000 independent classes has a standard
+    # error ~ sqrt(24/n)/sqrt(1000) (0.009 at n = 300, 0.004 at n = 1281), estimated here from the classes.
+    k, d, h = 1000, 8, 4
+    g = torch.Generator().manual_seed(n)
+    x = torch.randn(k * n, d, generator=g)
+    y = torch.arange(k * n) % k
+    w = torch.randn(h, d, generator=g)
+    res = preactivation_kurtosis(w, None, x, labels=y, batch_size=50_000)
+    assert (res.class_counts == n).all()
+    per_class = res.by_class.mean(1)  # (K,) unit-averaged per-class kurtosis
+    se = per_class.std(ddof=1) / np.sqrt(k)
+    assert se < 1.2 * np.sqrt(24 / n) / np.sqrt(k)
+    assert abs(res.mean_per_class - 3 * (n - 1) / (n + 1)) < 4 * se
+    assert abs(res.mean_per_class - 3) < 6 / (n + 1) + 4 * se
+    # the same estimator from 10 inputs per class is far off (mean 3*9/11 = 2.45): why the count per class matters
+    few = preactivation_kurtosis(w, None, x[: 10 * k], labels=y[: 10 * k])
+    assert abs(few.mean_per_class - 3 * 9 / 11) < 0.05 and few.mean_per_class < 2.6
