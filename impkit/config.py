@@ -75,10 +75,10 @@ class TrainConfig:
 
 @dataclass
 class PruneConfig:
-    """Magnitude pruning of the remaining weights (SPEC §2).
+    """Magnitude pruning of the remaining weights.
 
     ``rate`` s removed per round from hidden layers, ``output_rate`` for the output layer
-    (None = s/2, the open_lth convention; 0 = never prune it), ``prune_bias`` pools biases with the
+    (None = s/2, the convention of Frankle & Carbin 2019; 0 = never prune it), ``prune_bias`` pools biases with the
     weights of their layer (P&B); ``scope`` "layer" (default) or "global" (hidden layers pooled);
     ``method`` imp | oneshot | random.
     """
@@ -155,8 +155,10 @@ class RunConfig:
 # ------------------------------------------------------------------------------------------------
 # presets
 # ------------------------------------------------------------------------------------------------
-# Each preset: the default dataset, loader options per dataset (used when that dataset is chosen;
-# "<name>-clone" uses the options of "<name>"), and the settings of each section.
+# Each preset: the default dataset, loader options per dataset name (used when that dataset is chosen), and the
+# settings of each section. A Gaussian clone "<name>-clone" gets the options of "<name>" merged with (and
+# overridden by) its own "<name>-clone" entry, which is where clone options (impkit.data.clone.CLONE_OPTIONS:
+# shrinkage, per_channel, clone_device, ...) go; see :func:`data_options`.
 #
 PRESETS: dict[str, dict] = {
     # ci: the default task shrunk so that every notebook runs in well under a minute on 2 CPU cores.
@@ -187,7 +189,8 @@ PRESETS: dict[str, dict] = {
     },
     "paper": {  # Redman et al. 2024, Table S1
         "dataset": "imagenet32",
-        "data_options": {"imagenet32": {}},
+        # the clone: per class and colour channel (paper App. B.1), stored in float16 (7.9 GB instead of 15.7 GB)
+        "data_options": {"imagenet32": {}, "imagenet32-clone": {"per_channel": True, "clone_dtype": "float16"}},
         "model": {"hidden": [1024, 1024], "init": "uniform", "activation": "relu", "input_bn": False,
                   "input_dim": 3072, "output_dim": 1000},
         "train": {"steps": 40000, "t_rewind": 1000, "lr": 0.1, "batch": 40, "eval_every": 5000,
@@ -200,6 +203,38 @@ PRESETS: dict[str, dict] = {
 
 def base_name(dataset: str) -> str:
     return dataset[: -len("-clone")] if dataset.endswith("-clone") else dataset
+
+
+def data_options(preset: str, dataset: str) -> dict:
+    """Loader options of ``dataset`` under ``preset``: the preset's entry for the dataset; for a clone
+    ``"<name>-clone"``, the entry of ``"<name>"`` updated with the clone's own entry (base options flow to clones)."""
+    _check_preset(preset)
+    table = PRESETS[preset].get("data_options", {})
+    opts = dict(table.get(base_name(dataset), {}))
+    if dataset.endswith("-clone"):
+        opts.update(table.get(dataset, {}))
+    return copy.deepcopy(opts)
+
+
+# Smoke passes of a preset (``make test``): its shapes unchanged -- model widths, data, clone options, rounds and
+# pruning schedule -- but a few dozen SGD steps per round and fewer seeds, so that every notebook executes at
+# the preset in minutes on 2 CPU cores. Used by ``tools/run_notebooks.py --smoke``; the data come from wherever
+# the dataset resolves (for ``paper``: ``IMPKIT_DATA`` pointing at the ImageNet32 stand-in, impkit.data.standin).
+# Keys: "overrides" (dotted config overrides), "seeds", and optionally "parameters" (other notebook parameters).
+SMOKE: dict[str, dict] = {
+    "paper": {
+        "overrides": {"train.steps": 30, "train.t_rewind": 10, "train.eval_every": 30, "train.checkpoint_every": 0},
+        "seeds": [0, 1],
+    },
+}
+
+
+def smoke(preset: str) -> dict:
+    """``{"overrides": {...}, "seeds": [...]}`` of ``preset``'s smoke pass (:data:`SMOKE`)."""
+    _check_preset(preset)
+    if preset not in SMOKE:
+        raise ConfigError(f"preset: no smoke pass defined for {preset!r}; defined: {', '.join(SMOKE)}")
+    return copy.deepcopy(SMOKE[preset])
 
 
 def preset_seeds(preset: str) -> list[int]:
@@ -218,7 +253,7 @@ def make_config(preset: str, dataset: str | None = None, method: str = "imp", se
     _check_preset(preset)
     p = copy.deepcopy(PRESETS[preset])
     name = dataset or p["dataset"]
-    opts = p.get("data_options", {}).get(base_name(name), {})
+    opts = data_options(preset, name)
     d = {
         "data": {"name": name, "options": dict(opts)},
         "model": p.get("model", {}),
@@ -414,6 +449,6 @@ def run_name(cfg: RunConfig) -> str:
 __all__ = [
     "DataConfig", "ModelConfig", "TrainConfig", "PruneConfig", "RunConfig", "PRESETS", "ConfigError",
     "make_config", "apply_overrides", "validate", "check_against_data", "identity", "config_hash",
-    "run_name", "round0_key", "preset_seeds", "METHODS",
+    "run_name", "round0_key", "preset_seeds", "METHODS", "data_options", "SMOKE", "smoke",
 ]
 _ = dataclasses

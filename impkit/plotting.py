@@ -53,23 +53,47 @@ def _fig(*args, **kw):
         return plt.subplots(*args, **kw)
 
 
-def mask_rgb(mask, image_shape) -> np.ndarray:
-    """One unit's mask (D,) -> an (H, W, 3) image: grey levels for one channel; for RGB the colour of a pixel says
-    which channels survive (red = only R, white = all three, black = none)."""
+RGB_MODES = ("colour", "any", "split")
+_RGB_NOTE = {"colour": "kept weights coloured by input channel (R, G, B; white = all three), pruned black",
+             "any": "white = a weight kept in any colour channel, black = pruned in all three",
+             "split": "channels R | G | B side by side; white = kept, black = pruned"}
+
+
+def mask_rgb(mask, image_shape, rgb: str = "colour") -> np.ndarray:
+    """One unit's mask (D,) -> an image (H, W, 3) (``rgb="split"``: (H, 3W + 2, 3)).
+
+    One channel: white = kept, black = pruned. Three channels (CHW rows), by ``rgb``:
+
+    * ``"colour"`` (default; the convention of the paper's Fig. 1): a kept weight is drawn in the colour of the input
+      channel it connects to, channels adding up where several survive at one pixel (red = only R, yellow = R and
+      G, white = all three); pruned weights are black.
+    * ``"any"``: the unit's spatial footprint, white where any channel keeps a weight.
+    * ``"split"``: the three channel planes side by side (R | G | B, one grey separator column between them).
+
+    Other channel counts are shown as the fraction of channels kept at each pixel (grey levels).
+    """
+    if rgb not in RGB_MODES:
+        raise ValueError(f"rgb must be one of {RGB_MODES}, got {rgb!r}")
     c, h, w = image_shape
     m = (np.asarray(mask).reshape(c, h, w) != 0).astype(float)
     if c == 1:
         return np.repeat(m[0][..., None], 3, axis=2)
-    if c == 3:
+    if c == 3 and rgb == "colour":
         return m.transpose(1, 2, 0)
-    return np.repeat(m.mean(0)[..., None], 3, axis=2)
+    if c == 3 and rgb == "split":
+        sep = np.full((h, 1), 0.5)
+        return np.repeat(np.concatenate([m[0], sep, m[1], sep, m[2]], axis=1)[..., None], 3, axis=2)
+    plane = m.max(0) if rgb == "any" else m.mean(0)
+    return np.repeat(plane[..., None], 3, axis=2)
 
 
 def mask_gallery(masks, image_shape, n: int = 16, order: str = "most", title: str | None = None,
-                 ncols: int | None = None, units: Sequence[int] | None = None):
+                 ncols: int | None = None, units: Sequence[int] | None = None, rgb: str = "colour"):
     """Fig 1: first-layer masks of the units with the most surviving weights (``order="most"``) or the given units.
 
-    masks: (units, D) 0/1; image_shape: (C, H, W).
+    masks: (units, D) 0/1; image_shape: (C, H, W). Each panel is titled with the unit's number of kept weights.
+    For RGB inputs ``rgb`` chooses how the three channels are drawn (see :func:`mask_rgb`; default the paper's
+    colour code) and the convention is stated under the title.
     """
     m = np.asarray(masks) != 0
     if units is None:
@@ -78,14 +102,19 @@ def mask_gallery(masks, image_shape, n: int = 16, order: str = "most", title: st
     units = list(units)
     ncols = ncols or int(np.ceil(np.sqrt(len(units))))
     nrows = int(np.ceil(len(units) / ncols))
-    fig, axes = _fig(nrows, ncols, figsize=(1.3 * ncols, 1.3 * nrows + (0.3 if title else 0)), squeeze=False)
+    if rgb not in RGB_MODES:
+        raise ValueError(f"rgb must be one of {RGB_MODES}, got {rgb!r}")
+    note = _RGB_NOTE[rgb] if image_shape[0] == 3 else None
+    width = 3.0 if (rgb == "split" and image_shape[0] == 3) else 1.0
+    head = (0.3 if title else 0) + (0.25 if note else 0)
+    fig, axes = _fig(nrows, ncols, figsize=(1.3 * width * ncols, 1.3 * nrows + head), squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, u in zip(axes.ravel(), units):
-        ax.imshow(mask_rgb(m[u], image_shape), interpolation="nearest")
+        ax.imshow(mask_rgb(m[u], image_shape, rgb), interpolation="nearest")
         ax.set_title(f"{int(m[u].sum())}", fontsize=7)
-    if title:
-        fig.suptitle(title)
+    if title or note:
+        fig.suptitle("\n".join(t for t in (title, note) if t))
     fig.tight_layout()
     return fig
 
@@ -172,7 +201,7 @@ def clone_figure(data_examples, clone_examples, image_shape, data_masks=None, cl
                 top = np.argsort(-m.sum(1), kind="stable")[:n_masks]
                 for i, u in enumerate(top):
                     ax = fig.add_subplot(gs[2 + r, i])
-                    ax.imshow(mask_rgb(m[u], image_shape), interpolation="nearest")
+                    ax.imshow(mask_rgb(m[u], image_shape), interpolation="nearest")  # the paper's colour code
                     ax.axis("off")
                     if i == 0:
                         ax.set_title(name, loc="left")

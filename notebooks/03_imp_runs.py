@@ -55,8 +55,11 @@ print(f"{len(runs)} runs ({', '.join(sorted({r.dataset for r in runs}))}; seeds 
 # ## The setting
 
 # %%
+clone_run = next((r for r in runs if r.dataset.endswith("-clone")), None)
 setting = pd.Series({
     "dataset": f"{cfg.data.name} {cfg.data.options}",
+    "data source": str(runs[0].load_data("test").info.get("provenance", "")),
+    "Gaussian clone": f"{clone_run.dataset} {clone_run.config.data.options}" if clone_run else "none",
     "network": ":".join(map(str, [runs[0].mask(0)[0].shape[1], *cfg.model.hidden, runs[0].mask(0)[-1].shape[0]])),
     "init / input BN": f"{cfg.model.init} / {cfg.model.input_bn}",
     "SGD lr, batch": f"{cfg.train.lr}, {cfg.train.batch}",

@@ -76,3 +76,21 @@ def test_hash_and_name():
     assert config_hash(a) == config_hash(make_config("ci", "toy", overrides={"train.device": "cpu"}))
     assert run_name(a).startswith("toy-imp-s0-")
     validate(a)
+
+
+def test_paper_clone_is_per_channel():
+    """Paper App. B.1: the clone is fitted per class and per colour channel; the data themselves get no clone option."""
+    assert make_config("paper", "imagenet32-clone").data.options["per_channel"] is True
+    assert "per_channel" not in make_config("paper", "imagenet32").data.options
+
+
+def test_clone_options_merge_over_base_options(monkeypatch):
+    monkeypatch.setitem(PRESETS, "merge-test", {
+        "dataset": "toy",
+        "data_options": {"toy": {"n_train": 64, "n_test": 32}, "toy-clone": {"n_test": 16, "shrinkage": 0.1}},
+        "model": {"hidden": [8]}, "train": {"steps": 20, "t_rewind": 5}, "prune": {"rounds": 1}})
+    assert make_config("merge-test", "toy").data.options == {"n_train": 64, "n_test": 32}
+    # base options flow to the clone; the clone's own entry adds options and wins on shared keys
+    assert make_config("merge-test", "toy-clone").data.options == {"n_train": 64, "n_test": 16, "shrinkage": 0.1}
+    # a preset without a -clone entry gives its clones exactly the base options
+    assert make_config("default", "nlgp-clone").data.options == make_config("default", "nlgp").data.options

@@ -48,3 +48,23 @@ def test_figures_build():
     lines = {l.get_label(): l for l in ax.get_lines()}
     assert lines["IMP"].get_color() == plotting.METHOD_COLORS["imp"]
     assert lines["random (clone)"].get_linestyle() == "--"
+
+
+def test_mask_rgb_modes():
+    m = np.zeros(3 * 2 * 2)
+    m[0] = 1  # R at pixel (0, 0)
+    m[[3, 7, 11]] = 1  # all channels at pixel (1, 1)
+    np.testing.assert_array_equal(plotting.mask_rgb(m, (3, 2, 2), "any")[..., 0], [[1, 0], [0, 1]])
+    split = plotting.mask_rgb(m, (3, 2, 2), "split")[..., 0]  # R | G | B with a grey separator column
+    np.testing.assert_array_equal(split, [[1, 0, 0.5, 0, 0, 0.5, 0, 0], [0, 1, 0.5, 0, 1, 0.5, 0, 1]])
+    with pytest.raises(ValueError, match="rgb"):
+        plotting.mask_rgb(m, (3, 2, 2), "sum")
+
+
+@pytest.mark.parametrize("rgb", ["colour", "any", "split"])
+def test_rgb_gallery_states_its_convention(rgb):
+    masks = np.random.default_rng(0).random((12, 3 * 32 * 32)) < 0.03  # paper-sized RGB masks
+    fig = plotting.mask_gallery(masks, (3, 32, 32), n=8, ncols=8, title="IMP round 10", rgb=rgb)
+    assert fig._suptitle.get_text().splitlines() == ["IMP round 10", plotting._RGB_NOTE[rgb]]
+    grey = plotting.mask_gallery(masks[:, :1024], (1, 32, 32), n=4, title="grey")
+    assert grey._suptitle.get_text() == "grey"  # no colour note for one channel

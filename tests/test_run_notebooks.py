@@ -50,3 +50,74 @@ def test_stderr_output_is_refused(tmp_path):
     src.write_text('# %% tags=["parameters"]\npreset = "ci"\n\n# %%\nimport warnings\nwarnings.warn("careful")\n')
     res = _run(tmp_path, src)
     assert res.returncode != 0 and "stderr" in res.stderr and "careful" in res.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the paper preset's smoke pass (make test): wiring only; the pass itself is `make paper-smoke`
+# ---------------------------------------------------------------------------------------------------------------
+def _tool():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("run_notebooks", ROOT / "tools" / "run_notebooks.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_paper_smoke_keeps_the_paper_shapes():
+    from impkit.config import METHODS, SMOKE, make_config, preset_seeds
+
+    sm = SMOKE["paper"]
+    assert sm["seeds"] and set(sm["seeds"]) <= set(preset_seeds("paper"))
+    # only the length of training changes: widths, data, clone, optimiser and pruning schedule are the paper's
+    assert set(sm["overrides"]) <= {"train.steps", "train.t_rewind", "train.eval_every", "train.checkpoint_every"}
+    paper = make_config("paper")
+    for name in ("imagenet32", "imagenet32-clone"):
+        for method in METHODS:
+            c = make_config("paper", name, method, sm["seeds"][-1], overrides=sm["overrides"])
+            assert (c.model.input_dim, c.model.hidden, c.model.output_dim) == (3072, (1024, 1024), 1000)
+            assert c.model == paper.model and c.data.root is None
+            assert (c.prune.rate, c.prune.rounds, c.prune.scope, c.prune.output_rate) == (0.3, 10, "layer", None)
+            assert (c.train.lr, c.train.batch) == (paper.train.lr, paper.train.batch)
+            assert 10 <= c.train.steps <= 100 and 0 < c.train.t_rewind < c.train.steps  # "a few dozen steps"
+    assert make_config("paper", "imagenet32-clone", overrides=sm["overrides"]).data.options["per_channel"] is True
+
+
+def test_smoke_parameters_reach_the_notebooks_that_declare_them(tmp_path):
+    a = tmp_path / "declares.py"
+    a.write_text('# %% tags=["parameters"]\npreset = "ci"\noverrides = {}\nseeds = None\n\n'
+                 '# %%\nprint("A", preset, overrides["train.steps"], seeds)\n')
+    b = tmp_path / "plain.py"
+    b.write_text('# %% tags=["parameters"]\npreset = "ci"\n\n# %%\nprint("B", preset, "overrides" in globals())\n')
+    cmd = [sys.executable, str(ROOT / "tools" / "run_notebooks.py"), "--preset", "paper", "--smoke", "--runs",
+           str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "-p", "seeds=[2]", str(a), str(b)]
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    from impkit.config import SMOKE
+
+    steps = SMOKE["paper"]["overrides"]["train.steps"]
+    assert f"A paper {steps} [2]" in _stdout(tmp_path / "out" / "declares.ipynb")  # explicit -p wins over the smoke
+    assert "B paper False" in _stdout(tmp_path / "out" / "plain.ipynb")  # undeclared parameters are not injected
+    assert res.stdout.count("at preset=paper (smoke pass: ") == 2
+
+
+def test_every_notebook_that_trains_takes_overrides():
+    """Otherwise the smoke pass would train 40,000 steps per round at preset=paper."""
+    import jupytext
+
+    tool = _tool()
+    for src in sorted((ROOT / "notebooks").glob("*.py")):
+        text = src.read_text()
+        declared = tool.declared_parameters(jupytext.read(src))
+        assert "preset" in declared, src.name
+        if any(f in text for f in ("ensure_runs(", "screen(", "make_config(")):
+            assert "overrides" in declared, f"{src.name} trains or loads preset data but has no overrides parameter"
+
+
+def test_make_test_runs_the_paper_smoke_on_the_standin():
+    mk = (ROOT / "Makefile").read_text()
+    test_line = next(line for line in mk.splitlines() if line.startswith("test:"))
+    assert "paper-smoke" in test_line.split()
+    recipe = mk.split("\npaper-smoke:", 1)[1].split("\n\n", 1)[0]
+    assert "--preset paper --smoke" in recipe and "IMPKIT_DATA=$(abspath $(STANDIN))" in recipe
+    assert "-m impkit.data.standin --out $(STANDIN)" in mk

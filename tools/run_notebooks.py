@@ -4,6 +4,11 @@ For each ``notebooks/NAME.py``: convert with jupytext, execute with papermill in
 ``preset``, ``run_root`` and ``device`` (plus any ``-p key=value``), hide the injected
 parameters cell in the rendered book (``remove-cell`` tag), and write ``OUT/NAME.ipynb``.
 A notebook that raises stops the build with its name and the failing cell's error.
+
+``--smoke`` runs the preset's smoke pass (:data:`impkit.config.SMOKE`, e.g. ``--preset paper --smoke`` in
+``make test``): its ``overrides`` (few SGD steps, the preset's shapes unchanged), ``seeds`` and any extra
+notebook ``parameters`` are injected into every notebook that declares that parameter in its parameters
+cell (explicit ``-p`` values win). The preset itself is unchanged, so notebooks execute at ``preset=paper``.
 """
 from __future__ import annotations
 
@@ -26,8 +31,31 @@ def _value(text: str):
         return text
 
 
-def execute(src: Path, out_dir: Path, params: dict, cwd: Path) -> Path:
+def declared_parameters(nb) -> set[str]:
+    """Names assigned in the notebook's cell tagged ``parameters`` (empty if it has none)."""
+    names: set[str] = set()
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            for node in ast.parse(cell.source).body:
+                targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+                names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
+def smoke_parameters(preset: str) -> dict:
+    """Parameters of ``preset``'s smoke pass: ``overrides``, ``seeds`` and the entry's extra ``parameters``."""
+    from impkit.config import smoke
+
+    sm = smoke(preset)
+    return {"overrides": sm["overrides"], "seeds": sm["seeds"], **sm.get("parameters", {})}
+
+
+def execute(src: Path, out_dir: Path, params: dict, cwd: Path, optional: dict | None = None) -> Path:
+    """Execute ``src`` with ``params``; ``optional`` parameters are injected only where the notebook declares them."""
     nb = jupytext.read(src)
+    if optional:
+        declared = declared_parameters(nb)
+        params = {**{k: v for k, v in optional.items() if k in declared}, **params}
     tmp = out_dir / f".{src.stem}.input.ipynb"
     nbformat.write(nb, tmp)
     out = out_dir / f"{src.stem}.ipynb"
@@ -71,6 +99,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--smoke", action="store_true",
+                    help="the preset's smoke pass: inject impkit.config.SMOKE[preset] (overrides, seeds, ...)")
     args = ap.parse_args(argv)
 
     root = Path.cwd()
@@ -81,12 +111,20 @@ def main(argv: list[str] | None = None) -> None:
         if not sep:
             sys.exit(f"-p expects KEY=VALUE, got {kv!r}")
         params[key] = _value(val)
+    try:
+        optional = smoke_parameters(args.preset) if args.smoke else None
+    except ValueError as err:  # impkit.config.ConfigError: no smoke pass for this preset
+        sys.exit(str(err))
+    how = f"preset={args.preset}"
+    if optional:
+        extra = [f"{k}={v}" for k, v in optional.items() if k != "overrides"]
+        how += f" (smoke pass: {' '.join(f'{k}={v}' for k, v in optional['overrides'].items())} {' '.join(extra)})"
     for src in args.notebooks:
         if not src.exists():
             sys.exit(f"notebook source {src} does not exist")
         t0 = time.perf_counter()
-        out = execute(src, args.out, params, cwd=src.parent.resolve())
-        print(f"executed {src} -> {out} at preset={args.preset} in {time.perf_counter() - t0:.1f} s", flush=True)
+        out = execute(src, args.out, params, cwd=src.parent.resolve(), optional=optional)
+        print(f"executed {src} -> {out} at {how} in {time.perf_counter() - t0:.1f} s", flush=True)
 
 
 if __name__ == "__main__":
