@@ -5,11 +5,15 @@ random on the candidate's data and on its Gaussian clone (reusing runs that exis
 locality at the last round, and scores the candidate by how strongly the paper's contrasts show per minute of
 training:
 
-* ``gap_random`` = (σ_random − σ_IMP) / image side and ``gap_clone`` = (σ_IMP,clone − σ_IMP) / image side — the
-  RF-width contrasts of C3 (IMP vs random) and C2 (data vs clone), as fractions of the image so that tasks of
-  different sizes compare; ``width_gap`` = the smaller of the two, since a useful task must show both;
+* ``det_gap`` = min(det_IMP − det_random, det_IMP − det_IMP,clone), with det the share of first-layer units whose
+  mask has a detected local peak (:func:`impkit.metrics.rf_width_fit`; random masks: about 0.05) — the locality
+  contrasts of C3 (IMP vs random) and C2 (data vs clone) as fractions of units, so that tasks of different sizes
+  compare; the smaller of the two, since a useful task must show both. This is the screen's score: it is defined
+  for every condition, whereas an RF width exists only where some units have a peak;
 * ``li_gap`` = min(LI_IMP − LI_random, LI_IMP − LI_IMP,clone) — the same in the locality index (1 = random);
-* ``*_per_min`` = the gap divided by the candidate's training time in minutes.
+* ``gap_random`` = (σ_random − σ_IMP) / image side, ``gap_clone`` = (σ_IMP,clone − σ_IMP) / image side and
+  ``width_gap`` (the smaller) — the same contrasts in RF width over detected units, NaN where a width is undefined;
+* ``*_per_min`` = a gap divided by the candidate's training time in minutes.
 """
 from __future__ import annotations
 
@@ -72,6 +76,7 @@ def screen(candidates: Iterable[Candidate], preset: str, seeds: Sequence[int] = 
         loc = analysis.rf_width_rows(runs, min_weights=min_weights)
         acc = analysis.accuracy_rows(runs)
         w = {k: v["mean"] for k, v in analysis.final_summary(loc, "sigma_x_mean").items()}
+        det = {k: v["mean"] for k, v in analysis.final_summary(loc, "frac_detected").items()}
         li = {k: v["mean"] for k, v in analysis.final_summary(loc, "li_mean").items()}
         a = analysis.final_summary(acc, "test_acc")
         dense = float(np.mean([r["test_acc"] for r in acc if r["round"] == 0 and r["dataset"] == c.dataset]))
@@ -80,7 +85,8 @@ def screen(candidates: Iterable[Candidate], preset: str, seeds: Sequence[int] = 
         minutes = training_minutes(runs)
         gap_random = (w["random"] - w["imp"]) / side
         gap_clone = (w["imp clone"] - w["imp"]) / side
-        width_gap = min(gap_random, gap_clone)
+        width_gap = min(gap_random, gap_clone) if np.isfinite([gap_random, gap_clone]).all() else float("nan")
+        det_gap = min(det["imp"] - det["random"], det["imp"] - det["imp clone"])
         li_gap = min(li["imp"] - li["random"], li["imp"] - li["imp clone"])
         out.append({
             "candidate": c.name, "dataset": c.dataset, "status": "ok", "image": "x".join(map(str, shape)),
@@ -88,8 +94,12 @@ def screen(candidates: Iterable[Candidate], preset: str, seeds: Sequence[int] = 
             "dense_acc": dense, "imp_acc": a["imp"]["mean"], "random_acc": a["random"]["mean"],
             "sigma_imp": w["imp"], "sigma_oneshot": w["oneshot"], "sigma_random": w["random"],
             "sigma_imp_clone": w["imp clone"],
+            "det_imp": det["imp"], "det_oneshot": det["oneshot"], "det_random": det["random"],
+            "det_imp_clone": det["imp clone"],
             "li_imp": li["imp"], "li_oneshot": li["oneshot"], "li_random": li["random"], "li_imp_clone": li["imp clone"],
-            "gap_random": gap_random, "gap_clone": gap_clone, "width_gap": width_gap, "li_gap": li_gap, "minutes": minutes,
+            "gap_random": gap_random, "gap_clone": gap_clone, "width_gap": width_gap, "det_gap": det_gap,
+            "li_gap": li_gap, "minutes": minutes,
+            "det_gap_per_min": det_gap / minutes if minutes > 0 else float("nan"),
             "width_gap_per_min": width_gap / minutes if minutes > 0 else float("nan"),
             "li_gap_per_min": li_gap / minutes if minutes > 0 else float("nan"),
         })
