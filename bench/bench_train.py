@@ -24,10 +24,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from impkit.config import PRESETS, make_config
 from impkit.data import load as load_data
 from impkit.model import FCN
-from impkit.train import ReplicaData, make_stepper, resolve_device
+from impkit.device import resolve_device
+from impkit.presets import PRESETS, make_config
+from impkit.train import ReplicaData, make_stepper
 
 
 def _sync(dev):

@@ -1,8 +1,9 @@
 """From run directories to the tables and curves the book plots.
 
 The notebooks call these functions on the :class:`~impkit.runs.Run` objects returned by
-:func:`impkit.runs.ensure_runs`; each returns plain rows (list of dicts, one per run × round) or curves keyed
-by a label that :func:`impkit.plotting.metric_vs_sparsity` understands (``"imp"``, ``"oneshot clone"``, ...).
+:func:`impkit.runs.ensure_runs`; each returns plain rows (list of dicts, one per run × round) or curves and
+summaries keyed by :class:`~impkit.conditions.Condition` (method × data or clone), in the order of tables and
+legends, as :func:`impkit.plotting.metric_vs_sparsity` and :mod:`impkit.verdicts` take them.
 All first-layer quantities use layer 0; "sparsity" is the first-layer sparsity of the mask analysed.
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
+from impkit.conditions import Condition, sort_conditions
 from impkit.metrics import (
     cavity_by_fate_over_rounds,
     cavity_scores,
@@ -24,20 +26,17 @@ from impkit.metrics import (
 )
 from impkit.runs import Run
 
-METHOD_ORDER = ("imp", "oneshot", "random")
-
-
-def condition_label(dataset: str, method: str) -> str:
-    """Plot label of a (dataset, method) condition: ``"imp"`` for data, ``"imp clone"`` for a Gaussian clone."""
-    return method + (" clone" if dataset.endswith("-clone") else "")
-
-
 def group_runs(runs: Iterable[Run]) -> dict[tuple[str, str], list[Run]]:
-    """Runs grouped by (dataset, method), each group sorted by seed; data before clone, IMP/one-shot/random order."""
+    """Runs grouped by (dataset, method), each group sorted by seed; data before clone, then by dataset name, then
+    in the pruning-method registry's order (:attr:`Condition.sort_key`)."""
     groups: dict[tuple[str, str], list[Run]] = defaultdict(list)
     for r in runs:
         groups[(r.dataset, r.method)].append(r)
-    key = lambda k: (k[0].endswith("-clone"), k[0], METHOD_ORDER.index(k[1]) if k[1] in METHOD_ORDER else 9, k[1])
+
+    def key(k: tuple[str, str]) -> tuple:
+        c = Condition.of(*k)
+        return (c.clone, k[0], *c.sort_key[1:])
+
     return {k: sorted(groups[k], key=lambda r: r.seed) for k in sorted(groups, key=key)}
 
 
@@ -264,38 +263,38 @@ def kurtosis_rows(runs: Iterable[Run], per_class: int | None = None, split: str 
     return rows
 
 
-def curves(rows: Sequence[dict], key: str) -> dict[str, dict]:
-    """Rows → ``{label: {"sparsity": (R,), "values": (seeds, R)}}`` for :func:`impkit.plotting.metric_vs_sparsity`.
+def curves(rows: Sequence[dict], key: str) -> dict[Condition, dict]:
+    """Rows → ``{condition: {"sparsity": (R,), "values": (seeds, R), "rounds": (R,)}}`` for
+    :func:`impkit.plotting.metric_vs_sparsity`, conditions in :attr:`Condition.sort_key` order.
 
     Rounds are aligned across seeds by round index; sparsity is the mean over seeds (it is identical by
     construction: per-layer counts are fixed by the pruning schedule).
     """
-    by: dict[str, dict[int, dict[int, dict]]] = defaultdict(lambda: defaultdict(dict))
+    by: dict[Condition, dict[int, dict[int, dict]]] = defaultdict(lambda: defaultdict(dict))
     for row in rows:
-        by[condition_label(row["dataset"], row["method"])][row["seed"]][row["round"]] = row
+        by[Condition.of_row(row)][row["seed"]][row["round"]] = row
     out = {}
-    order = sorted(by, key=lambda l: ("clone" in l, METHOD_ORDER.index(l.split()[0])
-                                      if l.split()[0] in METHOD_ORDER else 9))
-    for label in order:
-        seeds = sorted(by[label])
-        rounds = sorted(set().union(*[by[label][s].keys() for s in seeds]))
-        vals = np.array([[by[label][s].get(n, {}).get(key, np.nan) for n in rounds] for s in seeds], float)
-        sp = np.array([[by[label][s].get(n, {}).get("sparsity", np.nan) for n in rounds] for s in seeds], float)
-        out[label] = {"sparsity": np.nanmean(sp, 0), "values": vals, "rounds": np.array(rounds)}
+    for cond in sort_conditions(by):
+        seeds = sorted(by[cond])
+        rounds = sorted(set().union(*[by[cond][s].keys() for s in seeds]))
+        vals = np.array([[by[cond][s].get(n, {}).get(key, np.nan) for n in rounds] for s in seeds], float)
+        sp = np.array([[by[cond][s].get(n, {}).get("sparsity", np.nan) for n in rounds] for s in seeds], float)
+        out[cond] = {"sparsity": np.nanmean(sp, 0), "values": vals, "rounds": np.array(rounds)}
     return out
 
 
-def final_summary(rows: Sequence[dict], key: str, round_: int | None = None) -> dict[str, dict]:
-    """Per condition label at one round (default: the last round present): mean, min, max over seeds and n."""
+def final_summary(rows: Sequence[dict], key: str, round_: int | None = None) -> dict[Condition, dict]:
+    """Per condition at one round (default: the last round present): ``{condition: {"round", "sparsity", "mean",
+    "min", "max", "n"}}`` over the seeds with a finite value (NaN statistics where none has one)."""
     out = {}
-    for label, c in curves(rows, key).items():
+    for cond, c in curves(rows, key).items():
         i = len(c["rounds"]) - 1 if round_ is None else int(np.flatnonzero(c["rounds"] == round_)[0])
         v = c["values"][:, i]
         v = v[np.isfinite(v)]
-        out[label] = {"round": int(c["rounds"][i]), "sparsity": float(c["sparsity"][i]),
-                      "mean": float(v.mean()) if v.size else float("nan"),
-                      "min": float(v.min()) if v.size else float("nan"),
-                      "max": float(v.max()) if v.size else float("nan"), "n": int(v.size)}
+        out[cond] = {"round": int(c["rounds"][i]), "sparsity": float(c["sparsity"][i]),
+                     "mean": float(v.mean()) if v.size else float("nan"),
+                     "min": float(v.min()) if v.size else float("nan"),
+                     "max": float(v.max()) if v.size else float("nan"), "n": int(v.size)}
     return out
 
 

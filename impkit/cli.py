@@ -14,7 +14,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from impkit.config import METHODS, PRESETS, ConfigError
+from impkit.config import ConfigError
+from impkit.methods import PAPER_METHODS
+from impkit.methods import names as method_names
+from impkit.presets import PRESETS, make_config, preset_dataset, preset_seeds
 
 
 def _ints(s: str) -> list[int]:
@@ -26,9 +29,10 @@ def _ints(s: str) -> list[int]:
 
 def _methods(s: str) -> list[str]:
     ms = [v for v in s.replace(" ", "").split(",") if v]
-    bad = [m for m in ms if m not in METHODS]
+    bad = [m for m in ms if m not in method_names()]
     if bad or not ms:
-        raise argparse.ArgumentTypeError(f"method must be one of {', '.join(METHODS)} (comma-separated), got {s!r}")
+        raise argparse.ArgumentTypeError(f"method must be one of {', '.join(method_names())} (comma-separated), "
+                                         f"got {s!r}")
     return ms
 
 
@@ -67,8 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="train the missing rounds of one or more runs")
     r.add_argument("--preset", default="default", choices=sorted(PRESETS))
     r.add_argument("--dataset", default=None, help="dataset name (default: the preset's); '<name>-clone' for a clone")
-    r.add_argument("--method", type=_methods, default=["imp"], help="imp | oneshot | random (comma-separated ok)")
-    r.add_argument("--seed", type=int, default=None)
+    r.add_argument("--method", type=_methods, default=["imp"],
+                   help=f"{' | '.join(method_names())} (comma-separated ok)")
+    r.add_argument("--seed", type=int, default=None, help="one seed (default: the preset's seeds)")
     r.add_argument("--seeds", type=_ints, default=None, help="comma-separated seeds, e.g. 0,1,2")
     r.add_argument("--clone", action="store_true", help="also train on the Gaussian clone of the dataset")
     r.add_argument("--out", default="runs", help="root directory of the runs (default: runs)")
@@ -83,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plan", help="print the replica batches that fit the device, their memory and projected time")
     pl.add_argument("--preset", default="paper", choices=sorted(PRESETS))
     pl.add_argument("--dataset", default=None, help="dataset name (default: the preset's)")
-    pl.add_argument("--method", type=_methods, default=list(METHODS), help="methods (default: all)")
+    pl.add_argument("--method", type=_methods, default=list(PAPER_METHODS),
+                    help=f"methods (default: {','.join(PAPER_METHODS)})")
     pl.add_argument("--seeds", type=_ints, default=None, help="seeds (default: the preset's)")
     pl.add_argument("--no-clone", dest="clone", action="store_false", help="leave out the Gaussian clone")
     pl.add_argument("--device", default="auto", help="auto | cpu | cuda[:N] (a CUDA plan is possible without a GPU)")
@@ -112,16 +118,15 @@ def _overrides(items: list[str]) -> dict:
 
 
 def cmd_run(a) -> int:
-    from impkit.config import make_config
     from impkit.runs import train_configs
 
-    seeds = a.seeds if a.seeds is not None else [a.seed if a.seed is not None else 0]
+    seeds = a.seeds if a.seeds is not None else ([a.seed] if a.seed is not None else preset_seeds(a.preset))
     if a.seed is not None and a.seeds is not None:
         raise ConfigError("give --seed or --seeds, not both")
     ov = _overrides(a.set)
     if a.device != "auto":
         ov["train.device"] = a.device
-    ds = a.dataset or PRESETS[a.preset]["dataset"]
+    ds = a.dataset or preset_dataset(a.preset)
     names = [ds] + ([f"{ds}-clone"] if a.clone and not ds.endswith("-clone") else [])
     cfgs = [make_config(a.preset, n, m, s, ov) for n in names for m in a.method for s in seeds]
     runs = train_configs(cfgs, a.out, device=a.device, progress=not a.quiet, max_replicas=a.replicas,
@@ -138,10 +143,8 @@ def cmd_plan(a) -> int:
     import json
 
     from impkit import plan as P
-    from impkit.config import make_config, preset_seeds
-
     ov = _overrides(a.set)
-    ds = a.dataset or PRESETS[a.preset]["dataset"]
+    ds = a.dataset or preset_dataset(a.preset)
     names = [ds] + ([f"{ds}-clone"] if a.clone and not ds.endswith("-clone") else [])
     seeds = a.seeds if a.seeds is not None else preset_seeds(a.preset)
     cfgs = [make_config(a.preset, n, m, s, ov) for n in names for m in a.method for s in seeds]

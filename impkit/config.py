@@ -1,22 +1,21 @@
-"""Run configuration: dataclasses, presets, validation, dotted overrides, JSON round trip.
+"""Run configuration: the typed dataclasses, their JSON round trip, validation, and the run identity.
 
-A :class:`RunConfig` fully determines one run directory (one dataset, one pruning method, one seed).
-Presets live in :data:`PRESETS` (one dict, one place); :func:`make_config` builds a config from a
-preset plus CLI-style overrides such as ``{"train.steps": "2000"}``.
+A :class:`RunConfig` fully determines one run directory (one dataset, one pruning method, one seed); its
+directory name is :func:`run_name` (``<dataset>-<method>-s<seed>-<hash>``). Presets and :func:`make_config`
+live in :mod:`impkit.presets`, dotted overrides (``{"train.steps": "2000"}``) in :mod:`impkit.overrides`, the
+pruning methods in :mod:`impkit.methods`.
 
 Fields that do not change results (``train.device``, ``train.checkpoint_every``, ``train.compile``)
 are excluded from the run identity (:func:`identity`) and so from the run-directory hash.
 """
 from __future__ import annotations
 
-import copy
-import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-METHODS = ("imp", "oneshot", "random")
 INITS = ("uniform", "glorot_normal")
 ACTIVATIONS = ("relu",)
 SCOPES = ("layer", "global")
@@ -44,7 +43,7 @@ class ModelConfig:
     """FCN ``input_dim : hidden... : output_dim``. ``input_dim``/``output_dim`` None = taken from the data;
     when set they must match it (checked by :func:`check_against_data`)."""
 
-    hidden: tuple = (100, 100)
+    hidden: tuple[int, ...] = (100, 100)
     activation: str = "relu"
     init: str = "uniform"  # "uniform" = PyTorch nn.Linear default (the paper); "glorot_normal" + zero bias (P&B code)
     input_bn: bool = False  # batch-norm on every layer's input, raw pixels included (P&B code)
@@ -80,7 +79,7 @@ class PruneConfig:
     ``rate`` s removed per round from hidden layers, ``output_rate`` for the output layer
     (None = s/2, the convention of Frankle & Carbin 2019; 0 = never prune it), ``prune_bias`` pools biases with the
     weights of their layer (P&B); ``scope`` "layer" (default) or "global" (hidden layers pooled);
-    ``method`` imp | oneshot | random.
+    ``method`` a registered pruning method (:func:`impkit.methods.names`: imp | oneshot | random).
     """
 
     rate: float = 0.3
@@ -92,11 +91,14 @@ class PruneConfig:
 
     @property
     def output_rate_value(self) -> float:
+        """The output layer's pruning rate per round: ``output_rate``, or ``rate / 2`` when that is None."""
         return self.rate / 2 if self.output_rate is None else self.output_rate
 
 
 @dataclass
 class RunConfig:
+    """One run: data, model, training and pruning settings, and the seed."""
+
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -105,15 +107,18 @@ class RunConfig:
 
     # ---- conversion -------------------------------------------------------------------------
     def to_dict(self) -> dict:
+        """Plain nested dict (JSON types; ``model.hidden`` as a list)."""
         d = asdict(self)
         d["model"]["hidden"] = list(d["model"]["hidden"])
         return d
 
     def to_json(self) -> str:
+        """Indented JSON with sorted keys (the ``config.json`` of a run directory)."""
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunConfig":
+        """Config from :meth:`to_dict` output; missing fields take their defaults, unknown ones are refused."""
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
@@ -136,210 +141,31 @@ class RunConfig:
 
     @classmethod
     def from_json(cls, s: str) -> "RunConfig":
+        """Config from :meth:`to_json` output."""
         return cls.from_dict(json.loads(s))
 
-    def replace(self, **changes) -> "RunConfig":
-        """A deep copy with dotted-key overrides applied (values already typed or strings)."""
+    def replace(self, **changes: Any) -> "RunConfig":
+        """A deep copy with dotted-key overrides applied (values already typed or strings), as
+        :func:`impkit.overrides.apply_overrides`."""
+        from impkit.overrides import apply_overrides  # impkit.overrides builds on this module
+
         return apply_overrides(self, changes)
 
     # ---- convenience ------------------------------------------------------------------------
     @property
     def method(self) -> str:
+        """The pruning method (``prune.method``)."""
         return self.prune.method
 
     @property
     def dataset(self) -> str:
+        """The dataset name (``data.name``)."""
         return self.data.name
 
 
-# ------------------------------------------------------------------------------------------------
-# presets
-# ------------------------------------------------------------------------------------------------
-# Each preset: the default dataset, loader options per dataset name (used when that dataset is chosen), and the
-# settings of each section. A Gaussian clone "<name>-clone" gets the options of "<name>" merged with (and
-# overridden by) its own "<name>-clone" entry, which is where clone options (impkit.data.clone.CLONE_OPTIONS:
-# shrinkage, per_channel, clone_device, ...) go; see :func:`data_options`.
-#
-PRESETS: dict[str, dict] = {
-    # ci: the default task shrunk so that every notebook runs in well under a minute on 2 CPU cores.
-    "ci": {
-        "dataset": "nlgp",
-        "data_options": {
-            "nlgp": {"dim": 2, "L": 16, "xi0": 2.0, "xi1": 3.0, "g": 10.0, "n_train": 4000, "n_test": 1000},
-        },
-        "model": {"hidden": [64], "init": "uniform"},
-        "train": {"steps": 400, "t_rewind": 100, "lr": 0.1, "batch": 40, "eval_every": 200, "checkpoint_every": 200},
-        "prune": {"rate": 0.3, "rounds": 10},
-        "seeds": [0, 1],
-    },
-    # default: the embedded experiment of `make book`, chosen by the sweep of the appendix notebook
-    # (90_choosing_the_default): a 2-D NLGP task whose classes differ in correlation length (2 vs 3 pixels)
-    # at gain g = 10, where IMP's first-layer masks localise within ~2 CPU minutes for all 18 replicas.
-    "default": {
-        "dataset": "nlgp",
-        "data_options": {
-            "nlgp": {"dim": 2, "L": 24, "xi0": 2.0, "xi1": 3.0, "g": 10.0, "n_train": 20000, "n_test": 2000},
-            "photos": {},
-            "fashion-mnist": {},
-        },
-        "model": {"hidden": [128], "init": "uniform"},
-        "train": {"steps": 2000, "t_rewind": 200, "lr": 0.1, "batch": 40, "eval_every": 500, "checkpoint_every": 1000},
-        "prune": {"rate": 0.3, "rounds": 10},
-        "seeds": [0, 1, 2],
-    },
-    "paper": {  # Redman et al. 2024, Table S1
-        "dataset": "imagenet32",
-        # the clone: per class and colour channel (paper App. B.1), stored in float16 (7.9 GB instead of 15.7 GB)
-        "data_options": {"imagenet32": {}, "imagenet32-clone": {"per_channel": True, "clone_dtype": "float16"}},
-        "model": {"hidden": [1024, 1024], "init": "uniform", "activation": "relu", "input_bn": False,
-                  "input_dim": 3072, "output_dim": 1000},
-        "train": {"steps": 40000, "t_rewind": 1000, "lr": 0.1, "batch": 40, "eval_every": 5000,
-                  "checkpoint_every": 5000},
-        "prune": {"rate": 0.3, "rounds": 10, "output_rate": None, "prune_bias": False, "scope": "layer"},
-        "seeds": [0, 1, 2],
-    },
-}
-
-
 def base_name(dataset: str) -> str:
+    """The dataset a Gaussian clone ``"<name>-clone"`` is fitted to (``"<name>"``); other names unchanged."""
     return dataset[: -len("-clone")] if dataset.endswith("-clone") else dataset
-
-
-def data_options(preset: str, dataset: str) -> dict:
-    """Loader options of ``dataset`` under ``preset``: the preset's entry for the dataset; for a clone
-    ``"<name>-clone"``, the entry of ``"<name>"`` updated with the clone's own entry (base options flow to clones)."""
-    _check_preset(preset)
-    table = PRESETS[preset].get("data_options", {})
-    opts = dict(table.get(base_name(dataset), {}))
-    if dataset.endswith("-clone"):
-        opts.update(table.get(dataset, {}))
-    return copy.deepcopy(opts)
-
-
-# Smoke passes of a preset (``make test``): its shapes unchanged -- model widths, data, clone options, rounds and
-# pruning schedule -- but a few dozen SGD steps per round and fewer seeds, so that every notebook executes at
-# the preset in minutes on 2 CPU cores. Used by ``tools/run_notebooks.py --smoke``; the data come from wherever
-# the dataset resolves (for ``paper``: ``IMPKIT_DATA`` pointing at the ImageNet32 stand-in, impkit.data.standin).
-# Keys: "overrides" (dotted config overrides), "seeds", and optionally "parameters" (other notebook parameters).
-SMOKE: dict[str, dict] = {
-    "paper": {
-        "overrides": {"train.steps": 30, "train.t_rewind": 10, "train.eval_every": 30, "train.checkpoint_every": 0},
-        "seeds": [0, 1],
-    },
-}
-
-
-def smoke(preset: str) -> dict:
-    """``{"overrides": {...}, "seeds": [...]}`` of ``preset``'s smoke pass (:data:`SMOKE`)."""
-    _check_preset(preset)
-    if preset not in SMOKE:
-        raise ConfigError(f"preset: no smoke pass defined for {preset!r}; defined: {', '.join(SMOKE)}")
-    return copy.deepcopy(SMOKE[preset])
-
-
-def preset_seeds(preset: str) -> list[int]:
-    _check_preset(preset)
-    return list(PRESETS[preset].get("seeds", [0, 1, 2]))
-
-
-def _check_preset(preset: str) -> None:
-    if preset not in PRESETS:
-        raise ConfigError(f"preset: unknown preset {preset!r}; known: {', '.join(PRESETS)}")
-
-
-def make_config(preset: str, dataset: str | None = None, method: str = "imp", seed: int = 0,
-                overrides: dict | None = None, validate_config: bool = True) -> RunConfig:
-    """Config from ``preset`` with dataset/method/seed and dotted overrides (``{"train.steps": 2000}``)."""
-    _check_preset(preset)
-    p = copy.deepcopy(PRESETS[preset])
-    name = dataset or p["dataset"]
-    opts = data_options(preset, name)
-    d = {
-        "data": {"name": name, "options": dict(opts)},
-        "model": p.get("model", {}),
-        "train": p.get("train", {}),
-        "prune": {**p.get("prune", {}), "method": method},
-        "seed": seed,
-    }
-    cfg = RunConfig.from_dict(d)
-    if overrides:
-        cfg = apply_overrides(cfg, overrides)
-    if validate_config:
-        validate(cfg)
-    return cfg
-
-
-# ------------------------------------------------------------------------------------------------
-# overrides
-# ------------------------------------------------------------------------------------------------
-def _parse_value(raw: Any, current: Any, key: str, ftype: Any = None) -> Any:
-    if not isinstance(raw, str):
-        if isinstance(current, tuple) and isinstance(raw, (list, tuple)):
-            return tuple(int(v) for v in raw)
-        return raw
-    s = raw.strip()
-    if s.lower() in ("none", "null"):
-        return None
-    try:
-        if isinstance(current, bool):
-            if s.lower() in ("1", "true", "yes", "on"):
-                return True
-            if s.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError
-        if isinstance(current, int) and not isinstance(current, bool):
-            return int(s)
-        if isinstance(current, float) or (current is None and "rate" in key):
-            return float(s)
-        if isinstance(current, tuple):
-            parts = [p for p in s.replace(":", ",").strip("[]()").split(",") if p.strip()]
-            return tuple(int(p) for p in parts)
-        if current is None and key.endswith(("_dim",)):
-            return int(s)
-        if isinstance(current, str) or current is None:
-            return s
-    except ValueError:
-        raise ConfigError(f"{key}: cannot parse {raw!r} as {type(current).__name__}") from None
-    try:
-        return json.loads(s)
-    except json.JSONDecodeError:
-        return s
-
-
-def apply_overrides(cfg: RunConfig, overrides: dict) -> RunConfig:
-    """Apply dotted-key overrides, e.g. ``{"train.steps": "2000", "data.options.xi0": 1.5, "seed": 1}``.
-    String values are parsed to the field's type. Returns a new config."""
-    out = RunConfig.from_dict(cfg.to_dict())
-    for key, raw in overrides.items():
-        parts = key.split(".")
-        if parts == ["seed"]:
-            out.seed = int(_parse_value(raw, 0, key))
-            continue
-        if len(parts) < 2 or parts[0] not in ("data", "model", "train", "prune"):
-            raise ConfigError(f"{key}: unknown setting (use section.field, sections: data, model, train, prune, seed)")
-        sec = getattr(out, parts[0])
-        if parts[0] == "data" and parts[1] == "options" and len(parts) >= 3:
-            optkey = ".".join(parts[2:])
-            cur = sec.options.get(optkey)
-            if isinstance(raw, str):
-                try:
-                    val = json.loads(raw)
-                except json.JSONDecodeError:
-                    val = raw
-            else:
-                val = raw
-            sec.options[optkey] = val
-            _ = cur
-            continue
-        if len(parts) != 2 or parts[1] not in {f.name for f in fields(sec)}:
-            raise ConfigError(f"{key}: unknown setting")
-        cur = getattr(sec, parts[1])
-        if parts[1] == "options":
-            val = json.loads(raw) if isinstance(raw, str) else dict(raw)
-        else:
-            val = _parse_value(raw, cur, key)
-        setattr(sec, parts[1], val)
-    return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -351,8 +177,15 @@ def _known_datasets() -> list[str]:
     return data.names()
 
 
+def _methods():
+    from impkit import methods  # imports impkit.prune and impkit.runformat: loaded on first validation
+
+    return methods
+
+
 def validate(cfg: RunConfig, check_dataset: bool = True) -> RunConfig:
-    """Refuse bad settings before any work; :class:`ConfigError` names the field."""
+    """``cfg`` if every setting is valid (pruning methods as registered in :mod:`impkit.methods`, datasets as
+    registered in :mod:`impkit.data` unless ``check_dataset`` is False); else :class:`ConfigError` naming the field."""
     def req(cond: bool, key: str, msg: str) -> None:
         if not cond:
             raise ConfigError(f"{key}: {msg}")
@@ -362,7 +195,8 @@ def validate(cfg: RunConfig, check_dataset: bool = True) -> RunConfig:
     req(isinstance(t.steps, int) and t.steps > 0, "train.steps", f"must be a positive integer, got {t.steps!r}")
     req(isinstance(t.t_rewind, int) and t.t_rewind >= 0, "train.t_rewind", f"must be >= 0, got {t.t_rewind!r}")
     req(t.t_rewind < t.steps, "train.t_rewind", f"must be < train.steps ({t.steps}), got {t.t_rewind}")
-    req(t.lr > 0, "train.lr", f"must be > 0, got {t.lr!r}")
+    req(isinstance(t.lr, (int, float)) and not isinstance(t.lr, bool) and math.isfinite(t.lr) and t.lr > 0,
+        "train.lr", f"must be a finite number > 0, got {t.lr!r}")
     req(isinstance(t.batch, int) and t.batch > 0, "train.batch", f"must be a positive integer, got {t.batch!r}")
     req(isinstance(t.eval_every, int) and t.eval_every > 0, "train.eval_every", "must be a positive integer")
     req(isinstance(t.checkpoint_every, int) and t.checkpoint_every >= 0, "train.checkpoint_every",
@@ -375,9 +209,13 @@ def validate(cfg: RunConfig, check_dataset: bool = True) -> RunConfig:
         f"must be None or in [0, 1), got {p.output_rate!r}")
     req(isinstance(p.rounds, int) and p.rounds >= 0, "prune.rounds", f"must be >= 0, got {p.rounds!r}")
     req(p.scope in SCOPES, "prune.scope", f"must be one of {SCOPES}, got {p.scope!r}")
-    req(p.method in METHODS, "prune.method", f"must be one of {METHODS}, got {p.method!r}")
-    req(not (p.scope == "global" and p.method == "random"), "prune.scope",
-        "global scope is supported for imp and oneshot only (random masks need per-layer counts)")
+    registry = _methods()
+    known = registry.names()
+    req(p.method in known, "prune.method", f"must be one of {known}, got {p.method!r}")
+    if p.scope == "global":
+        pooled = [n for n in known if registry.get(n).global_scope]
+        req(registry.get(p.method).global_scope, "prune.scope",
+            f"global scope is not supported by method {p.method!r} (supported by: {', '.join(pooled)})")
     req(len(m.hidden) >= 1 and all(isinstance(h, int) and h > 0 for h in m.hidden), "model.hidden",
         f"must be one or more positive integers, got {m.hidden!r}")
     req(m.activation in ACTIVATIONS, "model.activation", f"must be one of {ACTIVATIONS}, got {m.activation!r}")
@@ -391,7 +229,7 @@ def validate(cfg: RunConfig, check_dataset: bool = True) -> RunConfig:
 
 
 def check_against_data(cfg: RunConfig, input_dim: int, num_classes: int) -> None:
-    """Refuse model widths that do not match the data."""
+    """:class:`ConfigError` if ``model.input_dim``/``output_dim`` are set and differ from the data's."""
     if cfg.model.input_dim is not None and cfg.model.input_dim != input_dim:
         raise ConfigError(f"model.input_dim: {cfg.model.input_dim} does not match dataset "
                           f"{cfg.data.name!r} with D={input_dim}")
@@ -446,9 +284,10 @@ def run_name(cfg: RunConfig) -> str:
     return f"{safe}-{cfg.prune.method}-s{cfg.seed}-{config_hash(cfg)}"
 
 
+# Names that moved to impkit.presets / impkit.methods, still importable from here until impkit/runs.py and
+# impkit/cli.py import them from their new homes (transition only; new code must not use them).
 __all__ = [
-    "DataConfig", "ModelConfig", "TrainConfig", "PruneConfig", "RunConfig", "PRESETS", "ConfigError",
-    "make_config", "apply_overrides", "validate", "check_against_data", "identity", "config_hash",
-    "run_name", "round0_key", "preset_seeds", "METHODS", "data_options", "SMOKE", "smoke",
+    "DataConfig", "ModelConfig", "TrainConfig", "PruneConfig", "RunConfig", "ConfigError", "validate",
+    "check_against_data", "identity", "non_default", "config_hash", "run_name", "round0_key", "base_name",
+    "INITS", "ACTIVATIONS", "SCOPES", "NON_IDENTITY",
 ]
-_ = dataclasses

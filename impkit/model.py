@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from impkit import runformat as fmt
+
 BN_EPS = 1e-5
 BN_MOMENTUM = 0.1
 
@@ -228,18 +230,16 @@ class FCN(nn.Module):
 
     @torch.no_grad()
     def replica_state(self, r: int) -> dict[str, torch.Tensor]:
-        """Replica r as plain CPU tensors: ``W{l}``, ``b{l}``, ``mask{l}`` (bool), ``bias_mask{l}``, BN tensors."""
+        """Replica r as plain CPU tensors keyed as in :mod:`impkit.runformat` (weights, biases, bool masks, BN)."""
         out: dict[str, torch.Tensor] = {}
         for l in range(self.num_layers):
-            out[f"W{l}"] = self.weights[l][r].detach().cpu().clone()
-            out[f"b{l}"] = self.biases[l][r].detach().cpu().clone()
-            out[f"mask{l}"] = self.mask(l)[r].detach().cpu() > 0.5
-            out[f"bias_mask{l}"] = self.bias_mask(l)[r].detach().cpu() > 0.5
+            out[fmt.weight_key(l)] = self.weights[l][r].detach().cpu().clone()
+            out[fmt.bias_key(l)] = self.biases[l][r].detach().cpu().clone()
+            out[fmt.mask_key(l)] = self.mask(l)[r].detach().cpu() > 0.5
+            out[fmt.bias_mask_key(l)] = self.bias_mask(l)[r].detach().cpu() > 0.5
             if self.input_bn:
-                out[f"bn_weight{l}"] = self.bn_weight[l][r].detach().cpu().clone()
-                out[f"bn_bias{l}"] = self.bn_bias[l][r].detach().cpu().clone()
-                out[f"bn_mean{l}"] = getattr(self, f"bn_mean_{l}")[r].detach().cpu().clone()
-                out[f"bn_var{l}"] = getattr(self, f"bn_var_{l}")[r].detach().cpu().clone()
+                for key, t in zip(fmt.BN_KEYS, self._bn_tensors(l)):
+                    out[f"{key}{l}"] = t[r].detach().cpu().clone()
         return out
 
     @torch.no_grad()
@@ -249,17 +249,19 @@ class FCN(nn.Module):
             return torch.as_tensor(np.asarray(v) if not torch.is_tensor(v) else v).to(like.device, like.dtype)
 
         for l in range(self.num_layers):
-            self.weights[l][r].copy_(t(state[f"W{l}"], self.weights[l]))
-            self.biases[l][r].copy_(t(state[f"b{l}"], self.biases[l]))
-            if masks and f"mask{l}" in state:
-                self.mask(l)[r].copy_(t(state[f"mask{l}"], self.mask(l)))
-            if masks and f"bias_mask{l}" in state:
-                self.bias_mask(l)[r].copy_(t(state[f"bias_mask{l}"], self.bias_mask(l)))
+            self.weights[l][r].copy_(t(state[fmt.weight_key(l)], self.weights[l]))
+            self.biases[l][r].copy_(t(state[fmt.bias_key(l)], self.biases[l]))
+            if masks and fmt.mask_key(l) in state:
+                self.mask(l)[r].copy_(t(state[fmt.mask_key(l)], self.mask(l)))
+            if masks and fmt.bias_mask_key(l) in state:
+                self.bias_mask(l)[r].copy_(t(state[fmt.bias_mask_key(l)], self.bias_mask(l)))
             if self.input_bn:
-                self.bn_weight[l][r].copy_(t(state[f"bn_weight{l}"], self.bn_weight[l]))
-                self.bn_bias[l][r].copy_(t(state[f"bn_bias{l}"], self.bn_bias[l]))
-                getattr(self, f"bn_mean_{l}")[r].copy_(t(state[f"bn_mean{l}"], getattr(self, f"bn_mean_{l}")))
-                getattr(self, f"bn_var_{l}")[r].copy_(t(state[f"bn_var{l}"], getattr(self, f"bn_var_{l}")))
+                for key, dst in zip(fmt.BN_KEYS, self._bn_tensors(l)):
+                    dst[r].copy_(t(state[f"{key}{l}"], dst))
+
+    def _bn_tensors(self, l: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Layer l's batch-norm (weight, bias, running mean, running var), in the order of runformat.BN_KEYS."""
+        return (self.bn_weight[l], self.bn_bias[l], getattr(self, f"bn_mean_{l}"), getattr(self, f"bn_var_{l}"))
 
     def extract(self, r: int) -> "FCN":
         """Replica r as a new R = 1 FCN on CPU."""

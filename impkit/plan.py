@@ -135,9 +135,9 @@ def _seed(cfg: RunConfig) -> int | None:
 
 
 def _key(cfg: RunConfig) -> str:
-    import json
+    from impkit.data.cache import data_key
 
-    return json.dumps([cfg.data.name, cfg.data.root, cfg.data.options, _seed(cfg)], sort_keys=True, default=str)
+    return data_key(cfg)
 
 
 def footprint_of(cfg: RunConfig, train, test) -> DataFootprint:
@@ -151,7 +151,7 @@ def dataset_footprint(cfg: RunConfig) -> DataFootprint:
     or the official sizes when the files are not installed; any other dataset is loaded and measured."""
     from impkit.config import base_name
     from impkit.data import DataNotFoundError
-    from impkit.imp import load_dataset
+    from impkit.data.cache import run_data
 
     name, base = cfg.data.name, base_name(cfg.data.name)
     is_clone = name.endswith("-clone")
@@ -171,7 +171,7 @@ def dataset_footprint(cfg: RunConfig) -> DataFootprint:
             return DataFootprint(_key(cfg), name, n["train"], n["test"], 3072, itemsize, clone_dtype, note,
                                  _seed(cfg))
         return DataFootprint(_key(cfg), name, n["train"], n["test"], 3072, 1, "uint8", note, _seed(cfg))
-    return footprint_of(cfg, load_dataset(cfg, "train"), load_dataset(cfg, "test"))
+    return footprint_of(cfg, run_data(cfg, "train"), run_data(cfg, "test"))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -336,7 +336,7 @@ def plan(cfgs: Sequence[RunConfig], device: str = "auto", budget: int | None = N
 
     ``budget`` bytes (None: :data:`SAFETY` × the device's free memory). All configs must share the model and
     training settings (one group of :func:`impkit.runs.train_configs`)."""
-    from impkit.train import resolve_device
+    from impkit.device import resolve_device
 
     cfgs = list(cfgs)
     if not cfgs:
@@ -391,12 +391,12 @@ def plan(cfgs: Sequence[RunConfig], device: str = "auto", budget: int | None = N
 
 def _num_classes(cfg: RunConfig) -> int:
     from impkit.config import base_name
-    from impkit.imp import load_dataset
+    from impkit.data.cache import run_data
 
     if base_name(cfg.data.name) == "imagenet32":
         k = cfg.data.options.get("classes")
         return 1000 if k is None else (int(k) if isinstance(k, int) else len(k))
-    return int(load_dataset(cfg, "train").num_classes)
+    return int(run_data(cfg, "train").num_classes)
 
 
 def _duration(s: float) -> str:

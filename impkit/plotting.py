@@ -1,8 +1,9 @@
 """Figures of the paper, from plain arrays (never run objects), in one colour-blind-safe style.
 
-Style: the Okabe-Ito palette; methods have fixed colours (IMP black, one-shot blue, random vermillion as in the
-paper's Fig 4), data vs Gaussian clone are told apart by line style (solid vs dashed). Every function returns a
-matplotlib Figure and leaves saving to the caller.
+Style: the Okabe-Ito palette; methods have the colours and names of the pruning-method registry
+(:mod:`impkit.methods`: IMP black, one-shot blue, random vermillion as in the paper's Fig 4), data vs Gaussian clone
+are told apart by line style (solid vs dashed). Curves are keyed by :class:`~impkit.conditions.Condition`. Every
+function returns a matplotlib Figure and leaves saving to the caller.
 """
 from __future__ import annotations
 
@@ -13,8 +14,12 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 
+from impkit import methods
+from impkit.conditions import Condition
+from impkit.metrics import summarize_over_seeds
+
 __all__ = [
-    "OKABE_ITO", "METHOD_COLORS", "SOURCE_STYLES", "style", "method_color",
+    "OKABE_ITO", "SOURCE_STYLES", "style", "method_color", "condition_color", "condition_style",
     "mask_gallery", "mask_rgb", "filter_grid", "ica_pca_figure", "clone_figure",
     "metric_vs_sparsity", "cavity_by_fate", "cavity_by_fate_rounds", "rf_width_hist",
 ]
@@ -23,8 +28,6 @@ OKABE_ITO = {
     "black": "#000000", "orange": "#E69F00", "skyblue": "#56B4E9", "green": "#009E73",
     "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7",
 }
-METHOD_COLORS = {"imp": OKABE_ITO["black"], "oneshot": OKABE_ITO["blue"], "random": OKABE_ITO["vermillion"]}
-METHOD_LABELS = {"imp": "IMP", "oneshot": "one-shot", "random": "random"}
 SOURCE_STYLES = {"data": "-", "clone": "--"}
 _CYCLE = [OKABE_ITO[k] for k in ("black", "blue", "vermillion", "green", "orange", "skyblue", "purple", "yellow")]
 
@@ -41,11 +44,22 @@ def style() -> None:
 
 
 def method_color(method: str, i: int = 0) -> str:
-    return METHOD_COLORS.get(method.lower().replace("-", "").replace("_", ""), _CYCLE[i % len(_CYCLE)])
+    """Colour of a registered pruning method (:mod:`impkit.methods`); the ``i``-th colour of the cycle otherwise."""
+    return methods.get(method).colour if method in methods.names() else _CYCLE[i % len(_CYCLE)]
 
 
-def _label(method: str) -> str:
-    return METHOD_LABELS.get(method.lower().replace("-", "").replace("_", ""), method)
+def condition_color(key: Condition | str, i: int = 0) -> str:
+    """Colour of a curve: its method's (:func:`method_color`) for a :class:`Condition`, the ``i``-th of the cycle
+    for any other key."""
+    return method_color(key.method, i) if isinstance(key, Condition) else _CYCLE[i % len(_CYCLE)]
+
+
+def condition_style(key: Condition | str) -> tuple[str, str]:
+    """(line style, legend label) of a curve: dashed for a Gaussian clone, solid otherwise; the label is
+    :attr:`Condition.display` for a condition, the key itself for any other key."""
+    if isinstance(key, Condition):
+        return SOURCE_STYLES["clone" if key.clone else "data"], key.display
+    return SOURCE_STYLES["data"], str(key)
 
 
 def _fig(*args, **kw):
@@ -220,34 +234,31 @@ def clone_figure(data_examples, clone_examples, image_shape, data_masks=None, cl
     return fig
 
 
-def metric_vs_sparsity(curves: Mapping[str, Mapping], ylabel: str, ax=None, title: str | None = None,
+def metric_vs_sparsity(curves: Mapping[Condition | str, Mapping], ylabel: str, ax=None, title: str | None = None,
                        hline: float | None = None, logx: bool = False):
     """Fig 4A/B: a metric vs sparsity for several methods (and data/clone), line = mean, band = min..max over seeds.
 
-    curves: {label: {"sparsity": (R,), "mean": (R,), "min": (R,), "max": (R,)}} (or "values": (seeds, R), from
-    which mean/min/max are computed). A label "imp", "oneshot", "random" (optionally suffixed " clone" or
-    " (clone)") gets the method colour; "clone" in the label selects the dashed style.
+    curves: {condition: {"sparsity": (R,), "mean": (R,), "min": (R,), "max": (R,)}} (or "values": (seeds, R),
+    from which mean/min/max are computed), as :func:`impkit.analysis.curves` gives. A :class:`Condition` gets its
+    method's registry colour and name, dashed on the clone (:func:`condition_color`, :func:`condition_style`);
+    any other key is drawn solid in the colour cycle, labelled by itself.
     """
     if ax is None:
         fig, ax = _fig(figsize=(4.2, 3.0))
     else:
         fig = ax.figure
-    for i, (label, c) in enumerate(curves.items()):
+    for i, (key, c) in enumerate(curves.items()):
         x = 100 * np.asarray(c["sparsity"], float)
         if "values" in c:
-            from impkit.metrics.locality import summarize_over_seeds
-
             sm = summarize_over_seeds(c["values"])  # NaN-aware: a round where no seed has a value stays NaN
             mean, lo, hi = sm["mean"], sm["min"], sm["max"]
         else:
             mean = np.asarray(c["mean"], float)
             lo = np.asarray(c.get("min", mean), float)
             hi = np.asarray(c.get("max", mean), float)
-        base = label.lower().replace("(clone)", "").replace("clone", "").strip()
-        color = method_color(base, i)
-        ls = SOURCE_STYLES["clone"] if "clone" in label.lower() else SOURCE_STYLES["data"]
-        ax.plot(x, mean, ls, color=color, marker="o", markersize=2.5, label=_label(base) + (
-            " (clone)" if "clone" in label.lower() else ""))
+        color = condition_color(key, i)
+        ls, name = condition_style(key)
+        ax.plot(x, mean, ls, color=color, marker="o", markersize=2.5, label=name)
         ax.fill_between(x, lo, hi, color=color, alpha=0.18, linewidth=0)
     if hline is not None:
         ax.axhline(hline, color="0.5", lw=0.8, ls=":")
@@ -315,20 +326,23 @@ def cavity_by_fate_rounds(fates, mean_by_round, ax=None, highlight_fate: int | N
     return fig
 
 
-def rf_width_hist(widths: Mapping[str, np.ndarray], sigma_max: float | None = None, bins: int = 30, ax=None,
-                  title: str | None = None):
-    """Distribution of per-unit widths for several conditions (NaN = excluded units are dropped)."""
+def rf_width_hist(widths: Mapping[Condition | str, np.ndarray], sigma_max: float | None = None, bins: int = 30,
+                  ax=None, title: str | None = None):
+    """Distribution of per-unit widths (units,) for several conditions (NaN = excluded units are dropped).
+
+    Keys as in :func:`metric_vs_sparsity`: a :class:`Condition` gets its method's colour and name, dashed on the
+    clone; any other key is drawn solid in the colour cycle, labelled by itself.
+    """
     if ax is None:
         fig, ax = _fig(figsize=(4.0, 3.0))
     else:
         fig = ax.figure
     allv = np.concatenate([np.asarray(v, float)[np.isfinite(v)] for v in widths.values()] or [np.zeros(1)])
     edges = np.linspace(0, sigma_max or (allv.max() if allv.size else 1.0), bins + 1)
-    for i, (label, v) in enumerate(widths.items()):
+    for i, (key, v) in enumerate(widths.items()):
         v = np.asarray(v, float)
-        base = label.lower().replace("clone", "").strip()
-        ax.hist(v[np.isfinite(v)], bins=edges, histtype="step", color=method_color(base, i),
-                ls="--" if "clone" in label.lower() else "-", label=label)
+        ls, name = condition_style(key)
+        ax.hist(v[np.isfinite(v)], bins=edges, histtype="step", color=condition_color(key, i), ls=ls, label=name)
     ax.set_xlabel(r"RF width $\sigma_x$ (pixels)")
     ax.set_ylabel("units")
     if title:

@@ -26,9 +26,7 @@ from typing import Sequence
 
 import torch
 
-from impkit.train import derive_seed
-
-RANDOM_MASK_TAG = 7
+from impkit.seeding import RANDOM_MASK, derive_seed
 
 
 def keep_counts(n: int, rate: float, rounds: int) -> list[int]:
@@ -148,7 +146,7 @@ def random_masks(shapes: Sequence[tuple[int, int]], prune_cfg, n: int, seed: int
     new_bm = [torch.ones(s[0], dtype=torch.bool) for s in shapes]
     for ui, (unit, k) in enumerate(zip(_units(shapes, prune_cfg), unit_counts(shapes, prune_cfg, n))):
         size = _unit_size(shapes, unit, pb)
-        g = torch.Generator().manual_seed(derive_seed(seed, RANDOM_MASK_TAG, unit[0]))
+        g = torch.Generator().manual_seed(derive_seed(seed, RANDOM_MASK, unit[0]))
         _keep_first(torch.randperm(size, generator=g), k, shapes, unit, pb, new_m, new_bm)
     return new_m, new_bm
 

@@ -1,23 +1,10 @@
-"""The run store: one directory per (config, seed), atomic files, locks, checkpoints.
+"""The run store: atomic files, corrupt-file errors, locks, and creating run directories.
 
-Layout::
-
-    <root>/<dataset>-<method>-s<seed>-<hash>/
-        config.json            full RunConfig (hash = settings that differ from the dataclass defaults)
-        .lock                  while a process writes the run (contains its pid)
-        round_00/              dense training from init for T steps
-            rewind.npz         θ(t_rewind), all layers (W{l}, b{l}[, bn_*{l}]): the rewind point of every round
-            mask.npz           all-ones masks (mask{l} (out, in) bool, bias_mask{l} (out,) bool)
-            trained.npz        θ(T)
-            metrics.json       test acc/loss at eval points, train-loss curve, wall time, steps/s
-            sparsity.json
-        round_NN/ (n >= 1)     mask.npz = m(n); trained.npz = θ(T) after retraining from θ(t_rewind) ⊙ m(n);
-                               metrics.json; sparsity.json; checkpoint.pt while the round is in progress
-
-A round is complete when its ``metrics.json`` exists (written last). npz files are written with
-``np.savez`` and read with ``allow_pickle=False``; checkpoints with ``torch.save`` and read with
-``torch.load(weights_only=True)``. Every write goes to a temp file in the same directory then
-``os.replace``.
+What the files are called and what they hold is :mod:`impkit.runformat`'s; this module only reads and writes them:
+every write goes to a temp file in the same directory, is fsynced, then ``os.replace``d into place; npz files are
+written with ``np.savez`` and read with ``allow_pickle=False``; checkpoints with ``torch.save`` and read with
+``torch.load(weights_only=True)`` (no arbitrary unpickling). A truncated or corrupted file raises
+:class:`CorruptFileError` naming it.
 """
 from __future__ import annotations
 
@@ -33,6 +20,7 @@ import numpy as np
 import torch
 
 from impkit.config import RunConfig, identity, run_name
+from impkit.runformat import RunFiles
 
 
 class StoreError(RuntimeError):
@@ -150,7 +138,7 @@ class RunLock:
     """``O_CREAT | O_EXCL`` lock file holding the owner's pid; a lock left by a dead pid is reclaimed."""
 
     def __init__(self, run_dir: str | Path):
-        self.path = Path(run_dir) / ".lock"
+        self.path = RunFiles(run_dir).lock
         self.held = False
 
     def acquire(self) -> "RunLock":
@@ -195,31 +183,10 @@ class RunLock:
 # ------------------------------------------------------------------------------------------------
 # run directories
 # ------------------------------------------------------------------------------------------------
-def round_dir(run_dir: str | Path, n: int) -> Path:
-    return Path(run_dir) / f"round_{n:02d}"
-
-
-def round_complete(run_dir: str | Path, n: int) -> bool:
-    d = round_dir(run_dir, n)
-    return (d / "metrics.json").exists() and (d / "trained.npz").exists() and (d / "mask.npz").exists()
-
-
-def rounds_done(run_dir: str | Path) -> list[int]:
-    out = []
-    for p in sorted(Path(run_dir).glob("round_*")):
-        try:
-            n = int(p.name.split("_")[1])
-        except (IndexError, ValueError):
-            continue
-        if round_complete(run_dir, n):
-            out.append(n)
-    return out
-
-
 def prepare_run_dir(root: str | Path, cfg: RunConfig) -> Path:
     """Create (or reuse) the run directory of ``cfg``; refuse one holding a different config."""
     path = Path(root) / run_name(cfg)
-    cfg_path = path / "config.json"
+    cfg_path = RunFiles(path).config
     if cfg_path.exists():
         old = RunConfig.from_dict(load_json(cfg_path))
         if identity(old) != identity(cfg):
@@ -233,4 +200,4 @@ def prepare_run_dir(root: str | Path, cfg: RunConfig) -> Path:
 
 __all__ = ["atomic_write_bytes", "save_json", "load_json", "save_npz", "load_npz", "save_checkpoint",
            "load_checkpoint", "RunLock", "StoreError", "CorruptFileError", "ConfigMismatchError", "RunLockedError",
-           "round_dir", "round_complete", "rounds_done", "prepare_run_dir"]
+           "prepare_run_dir"]

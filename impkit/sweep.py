@@ -14,6 +14,8 @@ training:
 * ``gap_random`` = (σ_random − σ_IMP) / image side, ``gap_clone`` = (σ_IMP,clone − σ_IMP) / image side and
   ``width_gap`` (the smaller) — the same contrasts in RF width over detected units, NaN where a width is undefined;
 * ``*_per_min`` = a gap divided by the candidate's training time in minutes.
+
+Each row also gives ``sparsity``, the first-layer sparsity of the last round measured (the same for every method).
 """
 from __future__ import annotations
 
@@ -23,9 +25,11 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from impkit import analysis
-from impkit.config import make_config
+from impkit.conditions import CLONE_SUFFIX
 from impkit.data.base import DataNotFoundError
+from impkit.presets import make_config
 from impkit.runs import Run, train_configs
+from impkit.verdicts import IMP, IMP_CLONE, ONESHOT, RANDOM
 
 
 @dataclass
@@ -66,7 +70,7 @@ def screen(candidates: Iterable[Candidate], preset: str, seeds: Sequence[int] = 
     """
     out = []
     for c in candidates:
-        names = (c.dataset, f"{c.dataset}-clone")
+        names = (c.dataset, c.dataset + CLONE_SUFFIX)
         cfgs = [make_config(preset, d, m, s, c.overrides) for d in names for m in methods for s in seeds]
         try:
             runs = train_configs(cfgs, root=root, device=device, progress=progress)
@@ -83,20 +87,21 @@ def screen(candidates: Iterable[Candidate], preset: str, seeds: Sequence[int] = 
         shape = analysis.image_shape(runs[0])
         side = max(shape[1:])
         minutes = training_minutes(runs)
-        gap_random = (w["random"] - w["imp"]) / side
-        gap_clone = (w["imp clone"] - w["imp"]) / side
+        gap_random = (w[RANDOM] - w[IMP]) / side
+        gap_clone = (w[IMP_CLONE] - w[IMP]) / side
         width_gap = min(gap_random, gap_clone) if np.isfinite([gap_random, gap_clone]).all() else float("nan")
-        det_gap = min(det["imp"] - det["random"], det["imp"] - det["imp clone"])
-        li_gap = min(li["imp"] - li["random"], li["imp"] - li["imp clone"])
+        det_gap = min(det[IMP] - det[RANDOM], det[IMP] - det[IMP_CLONE])
+        li_gap = min(li[IMP] - li[RANDOM], li[IMP] - li[IMP_CLONE])
         out.append({
             "candidate": c.name, "dataset": c.dataset, "status": "ok", "image": "x".join(map(str, shape)),
             "classes": int(runs[0].mask(0)[-1].shape[0]),
-            "dense_acc": dense, "imp_acc": a["imp"]["mean"], "random_acc": a["random"]["mean"],
-            "sigma_imp": w["imp"], "sigma_oneshot": w["oneshot"], "sigma_random": w["random"],
-            "sigma_imp_clone": w["imp clone"],
-            "det_imp": det["imp"], "det_oneshot": det["oneshot"], "det_random": det["random"],
-            "det_imp_clone": det["imp clone"],
-            "li_imp": li["imp"], "li_oneshot": li["oneshot"], "li_random": li["random"], "li_imp_clone": li["imp clone"],
+            "dense_acc": dense, "imp_acc": a[IMP]["mean"], "random_acc": a[RANDOM]["mean"],
+            "sparsity": a[IMP]["sparsity"],
+            "sigma_imp": w[IMP], "sigma_oneshot": w[ONESHOT], "sigma_random": w[RANDOM],
+            "sigma_imp_clone": w[IMP_CLONE],
+            "det_imp": det[IMP], "det_oneshot": det[ONESHOT], "det_random": det[RANDOM],
+            "det_imp_clone": det[IMP_CLONE],
+            "li_imp": li[IMP], "li_oneshot": li[ONESHOT], "li_random": li[RANDOM], "li_imp_clone": li[IMP_CLONE],
             "gap_random": gap_random, "gap_clone": gap_clone, "width_gap": width_gap, "det_gap": det_gap,
             "li_gap": li_gap, "minutes": minutes,
             "det_gap_per_min": det_gap / minutes if minutes > 0 else float("nan"),

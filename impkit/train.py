@@ -18,8 +18,8 @@
 """
 from __future__ import annotations
 
-import math
 import time
+from contextlib import contextmanager
 import warnings
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from impkit.model import FCN
+from impkit.seeding import derive_seed
 
 CHUNK = 500  # steps of minibatch indices drawn at once
 SMALL_STEP_WORK = 3e7  # R * batch * weights below which CPU training runs on one thread
@@ -36,22 +37,6 @@ SMALL_STEP_WORK = 3e7  # R * batch * weights below which CPU training runs on on
 
 class TrainingDiverged(RuntimeError):
     """Loss became NaN/inf; the message names round, step and replica."""
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        from impkit.config import ConfigError
-
-        raise ConfigError(f"train.device: {device!r} requested but CUDA is not available")
-    return torch.device(device)
-
-
-def derive_seed(*keys: int) -> int:
-    """A 63-bit seed from integer keys (numpy SeedSequence hashing)."""
-    s = np.random.SeedSequence([int(k) & 0xFFFFFFFF for k in keys] + [len(keys)]).generate_state(2, np.uint32)
-    return int((int(s[0]) << 31) ^ int(s[1])) & ((1 << 63) - 1)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -154,7 +139,7 @@ def draw_chunk(stream_seeds: Sequence[int], sizes: Sequence[int], k: int, batch:
     """Minibatch indices (chunk, R, batch) for chunk k (steps k*chunk .. (k+1)*chunk-1), local to each dataset."""
     out = []
     for s, n in zip(stream_seeds, sizes):
-        g = torch.Generator().manual_seed(derive_seed(s, k))
+        g = torch.Generator().manual_seed(derive_seed(s, k))  # chunk k of stream s
         out.append(torch.randint(int(n), (chunk, batch), generator=g))
     return torch.stack(out, dim=1)
 
@@ -290,93 +275,89 @@ def train(model: FCN, data: ReplicaData, steps: int, *, lr: float, batch: int, s
     (one per replica: eval points, train-loss window means, train-loss curve per chunk), ``wall_s``,
     ``steps_per_s``.
     """
-    R = model.R
+    with _cpu_threads_for(model, data, batch):
+        R = model.R
+        names = list(replica_names) if replica_names is not None else [f"replica {r}" for r in range(R)]
+        hist = history if history is not None else new_history(R)
+        hooks = dict(hooks or {})
+        model.train()
+        stepper = make_stepper(model, data, lr, batch, mask_forward, compile)
+        dev = data.x.device
+        loss_buf = torch.zeros(chunk, R, device=dev)
+        t = start_step
+        if t in hooks:
+            hooks[t](t)
+        if t < steps and not hist[0]["eval"]["step"]:  # fresh start: evaluate the starting point
+            _record_eval(model, data, hist, t, window=False)
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=steps, initial=start_step, desc=desc or f"round {round_idx}", leave=False,
+                       unit="step", dynamic_ncols=True)
+        cached_k, cached = -1, None
+        t0 = time.perf_counter()
+        done0 = t
+        try:
+            while t < steps:
+                # segment end: next chunk boundary, eval, checkpoint, hook or the end
+                ends = [steps, (t // chunk + 1) * chunk, (t // eval_every + 1) * eval_every]
+                if checkpoint_every:
+                    ends.append((t // checkpoint_every + 1) * checkpoint_every)
+                ends += [h for h in hooks if h > t]
+                end = min(ends)
+                k = t // chunk
+                if k != cached_k:
+                    cached = (draw_chunk(stream_seeds, data.sizes, k, batch, chunk).to(dev, non_blocking=True)
+                              + data.offsets.view(1, R, 1))
+                    cached_k = k
+                i0 = t - k * chunk
+                for i in range(i0, i0 + end - t):
+                    loss_buf[i - i0] = stepper(cached[i])
+                n = end - t
+                losses = loss_buf[:n].cpu().double().numpy()  # the only host sync of the segment
+                bad = ~np.isfinite(losses)
+                if bad.any():
+                    i, r = np.argwhere(bad)[0]
+                    raise TrainingDiverged(
+                        f"training diverged (loss {losses[i, r]}) in round {round_idx} at step {t + i + 1} "
+                        f"for {names[r]}; lower train.lr or check the data")
+                for r in range(R):
+                    h = hist[r]
+                    h["curve"]["step"].append(int(end))
+                    h["curve"]["loss"].append(float(losses[:, r].mean()))
+                    h["window"][0] += float(losses[:, r].sum())
+                    h["window"][1] += int(n)
+                t = end
+                if bar is not None:
+                    bar.update(n)
+                    bar.set_postfix(loss=f"{float(losses[-1].mean()):.3f}", refresh=False)
+                if t in hooks:
+                    hooks[t](t)
+                if t % eval_every == 0 or t == steps:
+                    _record_eval(model, data, hist, t)
+                if checkpoint_every and t % checkpoint_every == 0 and t < steps and on_checkpoint is not None:
+                    on_checkpoint(t, hist)
+        finally:
+            if bar is not None:
+                bar.close()
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        wall = time.perf_counter() - t0
+        return {"history": hist, "wall_s": wall, "steps_per_s": (t - done0) / wall if wall > 0 else float("nan")}
+
+
+@contextmanager
+def _cpu_threads_for(model: FCN, data: ReplicaData, batch: int):
+    """Run tiny CPU steps single-threaded (they are dominated by thread wake-ups); restore the count after."""
     threads = torch.get_num_threads()
-    if data.x.device.type == "cpu":
-        # tiny steps are dominated by thread wake-ups: run them single-threaded
-        work = R * batch * sum(p.numel() for p in model.weights) / max(R, 1)
-        if work < SMALL_STEP_WORK:
-            torch.set_num_threads(1)
+    work = batch * sum(p.numel() for p in model.weights)  # per step: batch x weights of all replicas
+    if data.x.device.type == "cpu" and work < SMALL_STEP_WORK:
+        torch.set_num_threads(1)
     try:
-        return _train(model, data, steps, lr=lr, batch=batch, stream_seeds=stream_seeds, start_step=start_step,
-                      history=history, eval_every=eval_every, checkpoint_every=checkpoint_every,
-                      on_checkpoint=on_checkpoint, hooks=hooks, mask_forward=mask_forward, compile=compile,
-                      progress=progress, desc=desc, round_idx=round_idx, replica_names=replica_names, chunk=chunk)
+        yield
     finally:
         torch.set_num_threads(threads)
-
-
-def _train(model, data, steps, *, lr, batch, stream_seeds, start_step, history, eval_every, checkpoint_every,
-           on_checkpoint, hooks, mask_forward, compile, progress, desc, round_idx, replica_names, chunk) -> dict:
-    R = model.R
-    names = list(replica_names) if replica_names is not None else [f"replica {r}" for r in range(R)]
-    hist = history if history is not None else new_history(R)
-    hooks = dict(hooks or {})
-    model.train()
-    stepper = make_stepper(model, data, lr, batch, mask_forward, compile)
-    dev = data.x.device
-    loss_buf = torch.zeros(chunk, R, device=dev)
-    t = start_step
-    if t in hooks:
-        hooks[t](t)
-    if t < steps and not hist[0]["eval"]["step"]:  # fresh start: evaluate the starting point
-        _record_eval(model, data, hist, t, window=False)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=steps, initial=start_step, desc=desc or f"round {round_idx}", leave=False,
-                   unit="step", dynamic_ncols=True)
-    cached_k, cached = -1, None
-    t0 = time.perf_counter()
-    done0 = t
-    try:
-        while t < steps:
-            # segment end: next chunk boundary, eval, checkpoint, hook or the end
-            ends = [steps, (t // chunk + 1) * chunk, (t // eval_every + 1) * eval_every]
-            if checkpoint_every:
-                ends.append((t // checkpoint_every + 1) * checkpoint_every)
-            ends += [h for h in hooks if h > t]
-            end = min(ends)
-            k = t // chunk
-            if k != cached_k:
-                cached = (draw_chunk(stream_seeds, data.sizes, k, batch, chunk).to(dev, non_blocking=True)
-                          + data.offsets.view(1, R, 1))
-                cached_k = k
-            i0 = t - k * chunk
-            for i in range(i0, i0 + end - t):
-                loss_buf[i - i0] = stepper(cached[i])
-            n = end - t
-            losses = loss_buf[:n].cpu().double().numpy()  # the only host sync of the segment
-            bad = ~np.isfinite(losses)
-            if bad.any():
-                i, r = np.argwhere(bad)[0]
-                raise TrainingDiverged(
-                    f"training diverged (loss {losses[i, r]}) in round {round_idx} at step {t + i + 1} "
-                    f"for {names[r]}; lower train.lr or check the data")
-            for r in range(R):
-                h = hist[r]
-                h["curve"]["step"].append(int(end))
-                h["curve"]["loss"].append(float(losses[:, r].mean()))
-                h["window"][0] += float(losses[:, r].sum())
-                h["window"][1] += int(n)
-            t = end
-            if bar is not None:
-                bar.update(n)
-                bar.set_postfix(loss=f"{float(losses[-1].mean()):.3f}", refresh=False)
-            if t in hooks:
-                hooks[t](t)
-            if t % eval_every == 0 or t == steps:
-                _record_eval(model, data, hist, t)
-            if checkpoint_every and t % checkpoint_every == 0 and t < steps and on_checkpoint is not None:
-                on_checkpoint(t, hist)
-    finally:
-        if bar is not None:
-            bar.close()
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
-    wall = time.perf_counter() - t0
-    return {"history": hist, "wall_s": wall, "steps_per_s": (t - done0) / wall if wall > 0 else float("nan")}
 
 
 def _record_eval(model: FCN, data: ReplicaData, hist: list[dict], t: int, window: bool = True) -> None:
@@ -392,6 +373,5 @@ def _record_eval(model: FCN, data: ReplicaData, hist: list[dict], t: int, window
         h["window"] = [0.0, 0]
 
 
-__all__ = ["train", "evaluate", "stack_datasets", "ReplicaData", "Stepper", "TrainingDiverged", "resolve_device",
-           "derive_seed", "draw_chunk", "new_history", "CHUNK"]
-_ = math
+__all__ = ["train", "evaluate", "stack_datasets", "ReplicaData", "Stepper", "TrainingDiverged", "draw_chunk",
+           "new_history", "CHUNK"]

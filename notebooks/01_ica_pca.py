@@ -31,7 +31,7 @@ preset = "default"        # "ci" | "default" | "paper": sets the image source an
 run_root = "../runs"      # unused: this analysis trains nothing
 device = "auto"           # unused
 overrides = {}            # dotted config overrides; only data.root / data.options.* matter here (ImageNet32 files)
-source = None             # None: "imagenet32" (validation split) at preset paper, else "photos"
+source = None             # None: the preset's ("imagenet32" validation split at preset paper, else "photos")
 n_patches = None          # None: chosen by the preset (imagenet32: the whole validation split, as in App. A)
 patch_size = None         # None: 16 for photos; imagenet32 images are used whole (32)
 color = None              # "grey" | "rgb"; None: grey for photos, rgb for imagenet32
@@ -42,20 +42,19 @@ seed = 0
 # %%
 # %matplotlib inline
 import numpy as np
+import pandas as pd
 from myst_nb import glue
 
 import impkit
-from impkit import plotting
-from impkit.data import photos
+from impkit import plotting, verdicts
+from impkit.data import load, photos
 from impkit.metrics import ica_pca
+from impkit.presets import analysis_setting, make_config
 
 plotting.style()
 if source is None:
-    source = "imagenet32" if preset == "paper" else "photos"
+    source = analysis_setting(preset, "ica_source")
 if source == "imagenet32":
-    from impkit.config import make_config
-    from impkit.data import load
-
     cfg = make_config(preset, "imagenet32", overrides=overrides)
     val = load("imagenet32", root=cfg.data.root, split="test", seed=seed, **cfg.data.options)
     color = color or "rgb"
@@ -72,7 +71,7 @@ else:
     color = color or "grey"
     patch_size = patch_size or 16
     if n_patches is None:
-        n_patches = {"ci": 5000, "default": 30000}.get(preset, 50000)
+        n_patches = analysis_setting(preset, "ica_patches")
     X = photos.patches(n_patches, size=patch_size, color=color, seed=seed)
     origin = f"{len(photos.available_images(color))} photographs"
 shape = (1 if color == "grey" else 3, patch_size, patch_size)
@@ -94,8 +93,6 @@ glue("c1_fig", fig, display=False)
 # ## Localisation and non-Gaussianity, in numbers
 
 # %%
-import pandas as pd
-
 table = pd.DataFrame({
     "median energy in best window": [s["ica_window_median"], s["pca_window_median"]],
     "median inverse participation ratio": [s["ica_ipr_median"], s["pca_ipr_median"]],
@@ -127,14 +124,11 @@ provenance
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-ratio = s["ica_window_median"] / s["pca_window_median"]
-local = ratio > 1.5
-heavier = s["ica_kurtosis_median"] > s["pca_kurtosis_median"]
-verdict = "reproduced" if (local and heavier) else ("partly reproduced" if (local or heavier) else "not reproduced")
-glue("c1_verdict", verdict, display=False)
-glue("c1_ratio", ratio, display=False)
-print(f"C1 {verdict}: ICA filters keep {ratio:.1f}x more energy in their best {window}x{window} window than "
-      f"PCA filters; ICA projections are {'more' if heavier else 'less'} heavy-tailed.")
+c1 = verdicts.c1(s["ica_window_median"], s["pca_window_median"], s["ica_kurtosis_median"], s["pca_kurtosis_median"])
+glue("c1_verdict", c1.verdict, display=False)
+glue("c1_ratio", c1.ratio, display=False)
+print(f"C1 {c1.verdict}: ICA filters keep {c1.ratio:.1f}x more energy in their best {window}x{window} window than "
+      f"PCA filters; ICA projections are {'more' if c1.heavier else 'less'} heavy-tailed.")
 
 # %% [markdown]
 # The median ICA filter keeps a fraction {glue:text}`c1_energy_ica:.2f` of its energy in its best window, the

@@ -38,15 +38,16 @@ import pandas as pd
 from myst_nb import glue
 
 from impkit import plotting
-from impkit.config import data_options, make_config
 from impkit.data import gaussian_clone, load
+from impkit.data.base import Dataset
 from impkit.data.clone import CLONE_OPTIONS, clone_moment_check
+from impkit.presets import analysis_setting, data_options, make_config
 
 plotting.style()
 cfg = make_config(preset, dataset, overrides=overrides)
 name, options, root = cfg.data.name, dict(cfg.data.options), cfg.data.root
 if n_fit is None:
-    n_fit = {"ci": 2000}.get(preset, 10000)
+    n_fit = analysis_setting(preset, "clone_fit_rows")
 if extra_datasets is None:
     extra_datasets = ["fashion-mnist"]
 
@@ -99,9 +100,6 @@ for dname, (real, clone) in sets.items():
 # directions that mix channels.
 
 # %%
-from impkit.data.base import Dataset
-
-
 def channel_view(ds, ch: int) -> Dataset:
     """Colour channel ``ch`` of ``ds`` as a one-channel dataset of normalised features."""
     c, h, w = ds.image_shape

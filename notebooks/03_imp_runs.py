@@ -39,7 +39,8 @@ import pandas as pd
 from myst_nb import glue
 
 from impkit import analysis, plotting
-from impkit.config import make_config, preset_seeds
+from impkit.conditions import Condition
+from impkit.presets import make_config, preset_seeds
 from impkit.runs import ensure_runs
 
 plotting.style()
@@ -55,7 +56,7 @@ print(f"{len(runs)} runs ({', '.join(sorted({r.dataset for r in runs}))}; seeds 
 # ## The setting
 
 # %%
-clone_run = next((r for r in runs if r.dataset.endswith("-clone")), None)
+clone_run = next((r for r in runs if Condition.of_run(r).clone), None)
 setting = pd.Series({
     "dataset": f"{cfg.data.name} {cfg.data.options}",
     "data source": str(runs[0].load_data("test").info.get("provenance", "")),
@@ -82,11 +83,11 @@ acc = analysis.accuracy_rows(runs)
 fig = plotting.metric_vs_sparsity(analysis.curves(acc, "test_acc"), "test accuracy",
                                   title="accuracy after retraining")
 summary = analysis.final_summary(acc, "test_acc")
-dense = float(np.mean([r["test_acc"] for r in acc if r["round"] == 0 and not r["dataset"].endswith("-clone")]))
+dense = float(np.mean([r["test_acc"] for r in acc if r["round"] == 0 and not Condition.of_row(r).clone]))
 glue("acc_dense", dense, display=False)
-glue("acc_imp_final", summary["imp"]["mean"], display=False)
-glue("acc_random_final", summary["random"]["mean"], display=False)
-glue("acc_sparsity_final", summary["imp"]["sparsity"] * 100, display=False)
+glue("acc_imp_final", summary[Condition("imp")]["mean"], display=False)
+glue("acc_random_final", summary[Condition("random")]["mean"], display=False)
+glue("acc_sparsity_final", summary[Condition("imp")]["sparsity"] * 100, display=False)
 
 # %% [markdown]
 # ## Sparsity per layer

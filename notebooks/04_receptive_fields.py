@@ -44,12 +44,15 @@ min_weights = 8           # units with fewer surviving first-layer weights are e
 
 # %%
 # %matplotlib inline
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from myst_nb import glue
 
-from impkit import analysis, plotting
-from impkit.config import preset_seeds
+from impkit import analysis, plotting, verdicts
+from impkit.conditions import CLONE_SUFFIX
+from impkit.metrics import summarize_over_seeds
+from impkit.presets import preset_seeds
 from impkit.runs import ensure_runs
 
 plotting.style()
@@ -79,13 +82,12 @@ for method in ("imp", "oneshot", "random"):
 # detected peak) along the IMP run; rounds where no unit of any seed has a peak leave a gap.
 
 # %%
-imp_d, imp_c = groups[(name, "imp")][0], groups[(name + "-clone", "imp")][0]
+imp_d, imp_c = groups[(name, "imp")][0], groups[(name + CLONE_SUFFIX, "imp")][0]
 xd, _ = analysis.run_inputs(imp_d, 4)
 xc, _ = analysis.run_inputs(imp_c, 4)
 curves = analysis.curves(rows, "sigma_x_mean")
-sp = curves["imp"]["sparsity"]
-widths = {"data": curves["imp"]["values"], "clone": curves["imp clone"]["values"]}
-from impkit.metrics import summarize_over_seeds
+sp = curves[verdicts.IMP]["sparsity"]
+widths = {"data": curves[verdicts.IMP]["values"], "clone": curves[verdicts.IMP_CLONE]["values"]}
 wsum = {k: (lambda s: (s["mean"], s["min"], s["max"]))(summarize_over_seeds(v)) for k, v in widths.items()}
 m_d, m_c = imp_d.mask(last)[0], imp_c.mask(last)[0]
 top_d = np.argsort(-m_d.sum(1), kind="stable")[:4]
@@ -100,8 +102,6 @@ fig = plotting.clone_figure(xd.numpy(), xc.numpy(), shape, data_masks=m_d[top_d]
 # (larger = more local; 1 = random). Line = mean over seeds, band = min..max; solid = data, dashed = clone.
 
 # %%
-import matplotlib.pyplot as plt
-
 li_curves = analysis.curves(rows, "li_mean")
 det_curves = analysis.curves(rows, "frac_detected")
 fig, axes = plt.subplots(1, 3, figsize=(12.6, 3.2))
@@ -127,95 +127,35 @@ final
 # NBVAL_CHECK_OUTPUT
 size = max(shape[1:])
 glue("rf_image_size", size, display=False)
-fs_w = analysis.final_summary(rows, "sigma_x_mean")
 fs_det = analysis.final_summary(rows, "frac_detected")
 fs_li = analysis.final_summary(rows, "li_mean")
 # The width is a mean over units with a detected peak. Where (on average over seeds) no more than twice the test's
 # 5 % false-positive rate of units is detected, those units are mostly false positives and their width says nothing
 # about the masks: the condition's RF width is then undefined (nan), and the ordering rests on the detection rate
 # and the locality index.
-min_rate = 0.10
+fs_w = verdicts.widths_where_detected(analysis.final_summary(rows, "sigma_x_mean"), fs_det)
+glue("rf_sparsity", fs_w[verdicts.IMP]["sparsity"] * 100, display=False)
+glue("rf_min_detection", 100 * verdicts.MIN_DETECTION_RATE, display=False)
 for k in fs_w:
-    if not fs_det[k]["mean"] > min_rate:
-        fs_w[k] = {**fs_w[k], "mean": float("nan"), "min": float("nan"), "max": float("nan")}
-glue("rf_sparsity", fs_w["imp"]["sparsity"] * 100, display=False)
-for k in fs_w:
-    glue(f"rf_{k.replace(' ', '_')}", fs_w[k]["mean"], display=False)
-    glue(f"det_{k.replace(' ', '_')}", 100 * fs_det[k]["mean"], display=False)
-    glue(f"li_{k.replace(' ', '_')}", fs_li[k]["mean"], display=False)
-
-
-def more_local(fs: dict, a: str, b: str, larger_is_local: bool) -> str:
-    """'yes' if a is more local than b in every seed (ranges separate), 'mean' if only on average, else 'no';
-    'n/a' if either has no value (an undefined width)."""
-    if not (np.isfinite(fs[a]["mean"]) and np.isfinite(fs[b]["mean"])):
-        return "n/a"
-    lo_a, hi_a, lo_b, hi_b = fs[a]["min"], fs[a]["max"], fs[b]["min"], fs[b]["max"]
-    if larger_is_local:
-        return "yes" if lo_a > hi_b else ("mean" if fs[a]["mean"] > fs[b]["mean"] else "no")
-    return "yes" if hi_a < lo_b else ("mean" if fs[a]["mean"] < fs[b]["mean"] else "no")
-
-
-def verdict(*answers: str) -> str:
-    answers = [x for x in answers if x != "n/a"]
-    if not answers:
-        return "undefined"
-    if all(x == "yes" for x in answers):
-        return "reproduced"
-    return "partly reproduced" if any(x != "no" for x in answers) else "not reproduced"
-
-
-checks = {}
-for metric, fs, larger in (("RF width", fs_w, False), ("detection rate", fs_det, True),
-                           ("locality index", fs_li, True)):
-    checks[metric] = {
-        "IMP vs one-shot": more_local(fs, "imp", "oneshot", larger),
-        "one-shot vs random": more_local(fs, "oneshot", "random", larger),
-        "IMP data vs clone": more_local(fs, "imp", "imp clone", larger),
-        "IMP clone vs random": more_local(fs, "imp clone", "random", larger),
-    }
-c3 = {m: verdict(c["IMP vs one-shot"], c["one-shot vs random"]) for m, c in checks.items()}
-
-
-def c2_verdict(c: dict) -> str:
-    """C2 has two parts: IMP is more local on the data than on the clone, and on the clone it finds no local RFs
-    (no more local than random masks). Both: reproduced; only the first: partly; the first fails: not.
-    Undefined if the first cannot be measured (a width missing on either side)."""
-    if c["IMP data vs clone"] == "n/a":
-        return "undefined"
-    if c["IMP data vs clone"] == "yes" and c["IMP clone vs random"] == "no":
-        return "reproduced"
-    return "partly reproduced" if c["IMP data vs clone"] != "no" else "not reproduced"
-
-
-c2 = {m: c2_verdict(c) for m, c in checks.items()}
-
-
-def combine(per_measure: dict) -> str:
-    """Claim verdict from the measures that are defined: reproduced only if all say so; partly if any shows some."""
-    v = [x for x in per_measure.values() if x != "undefined"]
-    if not v:
-        return "undefined"
-    if all(x == "reproduced" for x in v):
-        return "reproduced"
-    return "partly reproduced" if any(x != "not reproduced" for x in v) else "not reproduced"
-
-
-c3_v, c2_v = combine(c3), combine(c2)
-glue("rf_c3_verdict", c3_v, display=False)
-glue("rf_c2_verdict", c2_v, display=False)
-for m in checks:
-    glue(f"rf_c3_{m.split()[0].lower()}", c3[m], display=False)
-    glue(f"rf_c2_{m.split()[0].lower()}", c2[m], display=False)
-print(pd.DataFrame(checks).to_string())
-undef = [k for k in fs_w if not np.isfinite(fs_w[k]["mean"])]
+    glue(f"rf_{k.slug}", fs_w[k]["mean"], display=False)
+    glue(f"det_{k.slug}", 100 * fs_det[k]["mean"], display=False)
+    glue(f"li_{k.slug}", fs_li[k]["mean"], display=False)
+loc = verdicts.locality({"RF width": fs_w, "detection rate": fs_det, "locality index": fs_li})
+glue("rf_c3_verdict", loc.c3_verdict, display=False)
+glue("rf_c2_verdict", loc.c2_verdict, display=False)
+for m in loc.checks:
+    glue(f"rf_c3_{m.split()[0].lower()}", loc.c3[m], display=False)
+    glue(f"rf_c2_{m.split()[0].lower()}", loc.c2[m], display=False)
+print(pd.DataFrame(loc.checks).to_string())
+undef = [k.label for k in fs_w if not np.isfinite(fs_w[k]["mean"])]
 if undef:
-    print(f"RF width undefined (detection rate <= {min_rate:.0%}, no local peak to measure) for: {', '.join(undef)}; "
-          "comparisons with them are n/a and rest on the detection rate and the locality index.")
-print(f"C3 (IMP more local than one-shot, one-shot than random): width {c3['RF width']}, "
-      f"detection {c3['detection rate']}, LI {c3['locality index']} -> {c3_v}")
+    print(f"RF width undefined (detection rate <= {verdicts.MIN_DETECTION_RATE:.0%}, no local peak to measure) for: "
+          f"{', '.join(undef)}; comparisons with them are n/a and rest on the detection rate and the locality index.")
+print(f"C3 (IMP more local than one-shot, one-shot than random): width {loc.c3['RF width']}, "
+      f"detection {loc.c3['detection rate']}, LI {loc.c3['locality index']} -> {loc.c3_verdict}")
 print(f"C2 (IMP more local on data than on clone, and clone masks no more local than random): "
-      f"width {c2['RF width']}, detection {c2['detection rate']}, LI {c2['locality index']} -> {c2_v}")
+      f"width {loc.c2['RF width']}, detection {loc.c2['detection rate']}, LI {loc.c2['locality index']} "
+      f"-> {loc.c2_verdict}")
 
 # %% [markdown]
 # At {glue:text}`rf_sparsity:.1f` % first-layer sparsity:
@@ -227,10 +167,10 @@ print(f"C2 (IMP more local on data than on clone, and clone masks no more local 
 # | locality index (1 = random) | {glue:text}`li_imp:.2f` | {glue:text}`li_oneshot:.2f` | {glue:text}`li_random:.2f` | {glue:text}`li_imp_clone:.2f` |
 #
 # "yes" in the table above means the seeds' ranges separate, "mean" that only the means are ordered as the paper
-# says; "n/a" that the RF width is undefined on one side (at most 10 % of its units have a detected peak, about
-# what random masks give by chance), so the comparison rests on the detection rate and the locality index. A
-# claim's verdict combines the measures that are defined. Verdicts — C3, ordering IMP > one-shot > random in
-# locality: **{glue:text}`rf_c3_verdict`** (RF width: {glue:text}`rf_c3_rf`; detection rate:
+# says; "n/a" that the RF width is undefined on one side (at most {glue:text}`rf_min_detection:.0f` % of its units
+# have a detected peak, about what random masks give by chance), so the comparison rests on the detection rate and
+# the locality index. A claim's verdict combines the measures that are defined. Verdicts — C3, ordering IMP >
+# one-shot > random in locality: **{glue:text}`rf_c3_verdict`** (RF width: {glue:text}`rf_c3_rf`; detection rate:
 # {glue:text}`rf_c3_detection`; LI: {glue:text}`rf_c3_locality`). C2, IMP more local on the data than on its
 # Gaussian clone: **{glue:text}`rf_c2_verdict`** (RF width: {glue:text}`rf_c2_rf`; detection rate:
 # {glue:text}`rf_c2_detection`; LI: {glue:text}`rf_c2_locality`).

@@ -43,12 +43,13 @@ per_class = None          # inputs per class (None: all of the split; an int: th
 
 # %%
 # %matplotlib inline
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from myst_nb import glue
 
-from impkit import analysis, plotting
-from impkit.config import preset_seeds
+from impkit import analysis, plotting, verdicts
+from impkit.presets import preset_seeds
 from impkit.runs import ensure_runs
 
 plotting.style()
@@ -69,8 +70,6 @@ print(f"kurtosis per class from {n_text} inputs per class, {int(table['n_classes
 # grey line marks the Gaussian value 3.
 
 # %%
-import matplotlib.pyplot as plt
-
 fig, axes = plt.subplots(1, 2, figsize=(8.6, 3.2), sharey=False)
 plotting.metric_vs_sparsity(analysis.curves(rows, "kurt_class"), "kurtosis (per class)", ax=axes[0], hline=3.0,
                             title="per class, averaged")
@@ -89,24 +88,20 @@ last = int(table["round"].max())
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 fs = analysis.final_summary(rows, "kurt_class")
-k = {key: v["mean"] for key, v in fs.items()}
-k0 = analysis.final_summary(rows, "kurt_class", round_=0)["imp"]["mean"]
-for key, v in k.items():
-    glue(f"kurt_{key.replace(' ', '_')}", v, display=False)
+k = {cond: v["mean"] for cond, v in fs.items()}
+k0 = analysis.final_summary(rows, "kurt_class", round_=0)[verdicts.IMP]["mean"]
+for cond, v in k.items():
+    glue(f"kurt_{cond.slug}", v, display=False)
 glue("kurt_round0", k0, display=False)
 c = analysis.curves(rows, "kurt_class")
-# non-Gaussianity per seed and round: |kurtosis - 3|
-ng = {key: np.abs(c[key]["values"] - 3.0) for key in ("imp", "oneshot", "random")}
-gap = ng["imp"].mean(0) - ng["oneshot"].mean(0)  # > 0: IMP further from Gaussian than one-shot
-imp_above = ng["imp"][:, -1].min() > ng["oneshot"][:, -1].max()
-grows = bool(gap[-1] > gap[len(gap) // 2] > 0)
-verdict = "reproduced" if (imp_above and grows) else ("partly reproduced" if gap[-1] > 0 else "not reproduced")
-glue("kurt_verdict", verdict, display=False)
-glue("kurt_gap_final", float(gap[-1]), display=False)
-glue("kurt_side", "above" if k0 > 3 else "below", display=False)
-print("final round, mean per-class kurtosis: " + ", ".join(f"{key} {v:.3f}" for key, v in k.items()))
-print(f"non-Gaussianity |kurt-3|, IMP minus one-shot, by round: {np.round(gap, 3).tolist()}")
-print(f"C3 (IMP further from Gaussian than one-shot in all seeds, gap growing): {verdict}")
+# non-Gaussianity per seed and round, |kurtosis - 3|; gap > 0: IMP further from Gaussian than one-shot
+kv = verdicts.c3_kurtosis(c[verdicts.IMP]["values"], c[verdicts.ONESHOT]["values"])
+glue("kurt_verdict", kv.verdict, display=False)
+glue("kurt_gap_final", float(kv.gap[-1]), display=False)
+glue("kurt_side", "above" if k0 > verdicts.GAUSSIAN_KURTOSIS else "below", display=False)
+print("final round, mean per-class kurtosis: " + ", ".join(f"{cond.label} {v:.3f}" for cond, v in k.items()))
+print(f"non-Gaussianity |kurt-3|, IMP minus one-shot, by round: {np.round(kv.gap, 3).tolist()}")
+print(f"C3 (IMP further from Gaussian than one-shot in all seeds, gap growing): {kv.verdict}")
 
 # %% [markdown]
 # We estimate the kurtosis per class from {glue:text}`kurt_n_per_class` inputs per class

@@ -42,8 +42,8 @@ import numpy as np
 import pandas as pd
 from myst_nb import glue
 
-from impkit import analysis, plotting
-from impkit.config import preset_seeds
+from impkit import analysis, plotting, verdicts
+from impkit.presets import preset_seeds
 from impkit.runs import ensure_runs
 
 plotting.style()
@@ -92,41 +92,25 @@ fig = plotting.cavity_by_fate_rounds(res[0]["over_rounds"]["fate"], over)
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-fo = res[0]["over_rounds"]["fate"]
 # "just in time": for each fate group f, the score computed after round f-1 (the last scoring before removal)
-# is positive, and the scores computed in earlier rounds n < f-1 are lower.
-hits, total = 0, 0
-for j, f in enumerate(fo):
-    if f < 1 or f >= never or f - 1 >= over.shape[0]:
-        continue
-    total += 1
-    hits += bool(over[f - 1, j] > 0)
-from scipy.stats import spearmanr
-
-pruned = (fates >= 1) & (fates < never)
-rho = float(spearmanr(fates[pruned], m0.mean(0)[pruned]).statistic)  # < 0: weights pruned earlier score higher
-rho_sign = float(spearmanr(fates[pruned], fpos.mean(0)[pruned]).statistic)  # the same, magnitude-free
-early_pos = float(np.nanmean(m0.mean(0)[(fates >= 1) & (fates <= 2)]))
-late_neg = float(np.nanmean(m0.mean(0)[(fates >= 4) & (fates < never)]))
+# is positive; Fig 5B: weights removed early score positive, those removed late negative (impkit.verdicts.c4).
+c4 = verdicts.c4(fates, m0.mean(0), fpos.mean(0), over, res[0]["over_rounds"]["fate"], never)
+hits, total, trend = c4.hits, c4.total, c4.trend
 glue("cav_hits", hits, display=False)
 glue("cav_total", total, display=False)
-glue("cav_early", early_pos, display=False)
-glue("cav_late", late_neg, display=False)
-glue("cav_rho", rho, display=False)
-glue("cav_rho_sign", rho_sign, display=False)
+glue("cav_early", trend.early, display=False)
+glue("cav_late", trend.late, display=False)
+glue("cav_rho", trend.rho, display=False)
+glue("cav_rho_sign", trend.rho_sign, display=False)
 glue("cav_pos_first", float(fpos.mean(0)[fates == 1][0]), display=False)
 glue("cav_pos_never", float(fpos.mean(0)[fates == never][0]) if (fates == never).any() else float("nan"),
      display=False)
-b_ok = early_pos > 0 > late_neg           # Fig 5B: early-pruned weights positive, late-pruned negative
-c_ok = total > 0 and hits / total >= 0.8  # Fig 5C: each group turns positive just before its removal
-ordered = rho_sign < -0.5                 # weaker: the share of positive scores falls with fate
-verdict = "reproduced" if (b_ok and c_ok) else ("partly reproduced" if (b_ok or ordered or hits / max(total, 1) >= 0.5)
-                                               else "not reproduced")
-glue("cav_verdict", verdict, display=False)
-print(f"round-0 mean score, fates 1-2: {early_pos:.2e}; fates >= 4: {late_neg:.2e}")
-print(f"rank correlation with fate of the round-0 mean score: {rho:.2f}; of the share positive: {rho_sign:.2f}")
+glue("cav_verdict", c4.verdict, display=False)
+print(f"round-0 mean score, fates 1-2: {trend.early:.2e}; fates >= 4: {trend.late:.2e}")
+print(f"rank correlation with fate of the round-0 mean score: {trend.rho:.2f}; "
+      f"of the share positive: {trend.rho_sign:.2f}")
 print(f"groups positive at the round just before their removal: {hits}/{total}")
-print(f"C4: {verdict}")
+print(f"C4: {c4.verdict}")
 
 # %% [markdown]
 # Cavity scores are computed on {glue:text}`cav_n_inputs` training inputs ({glue:text}`cav_n_per_class` or more

@@ -52,7 +52,7 @@ candidates = None         # None: the list for this preset below; else [[name, d
 import pandas as pd
 from myst_nb import glue
 
-from impkit.config import PRESETS
+from impkit.presets import PRESETS
 from impkit.sweep import Candidate, screen
 
 if candidates is None:
@@ -84,7 +84,8 @@ table = table[table["status"] == "ok"]
 
 # %% [markdown]
 # ## The screen
-# "det" is the share of units with a detected local peak at the last round (97 % first-layer sparsity); widths
+# "det" is the share of units with a detected local peak at the last round ({glue:text}`sweep_sparsity:.0f` %
+# first-layer sparsity); widths
 # $\sigma$ are mean RF widths (pixels) over those units (nan: no unit has one); LI is the mean locality index; accuracies are on held-out data; minutes are the training time of the six runs of a candidate (runs
 # trained inside a larger batch are charged their share of it).
 
@@ -112,6 +113,7 @@ glue("sweep_n", len(table), display=False)
 glue("sweep_default_gap", float(table.loc[default_name, "det_gap"]), display=False)
 glue("sweep_default_li_gap", float(table.loc[default_name, "li_gap"]), display=False)
 glue("sweep_default_minutes", float(table.loc[default_name, "minutes"]), display=False)
+glue("sweep_sparsity", 100 * float(table.loc[default_name, "sparsity"]), display=False)
 glue("sweep_best_is_default", "is" if best == default_name else "is not", display=False)
 glue("sweep_seeds", f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''}", display=False)
 print(f"best by detection-rate gap per minute: {best}")

@@ -26,7 +26,7 @@ def make_toy(root=None, split="train", seed=0, n_train=512, n_test=128, side=8, 
                    info={"options": {"seed": seed, "n_train": n_train, "n_test": n_test}})
 
 
-if "toy" not in _data._REGISTRY:
+if "toy" not in _data.names():
     _data.register("toy")(make_toy)
 
 

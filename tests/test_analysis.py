@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from impkit import analysis
+from impkit.conditions import Condition
 from impkit.metrics import cavity_scores, fate_round, kurtosis, rf_width_fit
 from impkit.runs import ensure_runs
 
@@ -154,12 +155,29 @@ def test_input_selection_helpers():
 def test_curves_and_final_summary(runs):
     rows = analysis.accuracy_rows(runs)
     c = analysis.curves(rows, "test_acc")
-    assert set(c) == {"imp", "oneshot", "random", "imp clone", "oneshot clone", "random clone"}
-    assert c["imp"]["values"].shape == (2, 4)
+    # keyed by condition, data before clone, then the registry's method order
+    assert [k.label for k in c] == ["imp", "oneshot", "random", "imp clone", "oneshot clone", "random clone"]
+    assert all(isinstance(k, Condition) for k in c)
+    imp, random = Condition("imp"), Condition("random")
+    assert c[imp]["values"].shape == (2, 4)
     fs = analysis.final_summary(rows, "test_acc")
-    v = c["random"]["values"][:, -1]
-    assert fs["random"]["mean"] == pytest.approx(v.mean())
-    assert fs["random"]["min"] == pytest.approx(v.min()) and fs["random"]["round"] == 3
+    assert list(fs) == list(c)
+    v = c[random]["values"][:, -1]
+    assert fs[random]["mean"] == pytest.approx(v.mean())
+    assert fs[random]["min"] == pytest.approx(v.min()) and fs[random]["round"] == 3
+    clone = [r for r in rows if r["dataset"] == "toy-clone" and r["method"] == "imp" and r["round"] == 3]
+    assert fs[Condition("imp", clone=True)]["mean"] == pytest.approx(np.mean([r["test_acc"] for r in clone]))
+
+
+def test_final_summary_skips_missing_seeds():
+    rows = [{"dataset": "d", "method": "imp", "seed": s, "round": n, "sparsity": 0.3 * n, "x": v}
+            for s, vals in ((0, [1.0, 2.0]), (1, [1.0, float("nan")]), (2, [1.0, 4.0])) for n, v in enumerate(vals)]
+    rows.append({"dataset": "d-clone", "method": "imp", "seed": 0, "round": 1, "sparsity": 0.3, "x": float("nan")})
+    fs = analysis.final_summary(rows, "x")
+    assert list(fs) == [Condition("imp"), Condition("imp", clone=True)]
+    assert (fs[Condition("imp")]["mean"], fs[Condition("imp")]["min"], fs[Condition("imp")]["n"]) == (3.0, 2.0, 2)
+    assert np.isnan(fs[Condition("imp", clone=True)]["mean"]) and fs[Condition("imp", clone=True)]["n"] == 0
+    assert analysis.final_summary(rows[:-1], "x", round_=0)[Condition("imp")]["mean"] == 1.0
 
 
 def test_cavity_analysis_groups_by_fate(runs):

@@ -14,7 +14,7 @@ def test_ci_imp_run_end_to_end(tmp_path):
     assert (run / "round_10" / "metrics.json").exists()
     show = run_cli("show", str(run))
     # first layer of the ci model on toy (64 inputs): N = 64 * hidden weights, kept after 10 rounds by the count rule
-    from impkit.config import make_config
+    from impkit.presets import make_config
     from impkit.prune import keep_counts
 
     n_first = 64 * make_config("ci", "toy").model.hidden[0]

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from impkit.config import make_config
+from impkit.presets import make_config
 from impkit.prune import keep_counts
 from impkit.runs import ensure_runs, list_runs, load_run, train_configs
 from impkit.train import evaluate, stack_datasets

@@ -6,7 +6,7 @@ import pytest
 
 from impkit import plan as P
 from impkit.cli import main
-from impkit.config import make_config
+from impkit.presets import make_config
 from impkit.runs import train_configs
 
 OV = {"train.steps": 60, "train.t_rewind": 10, "train.eval_every": 30, "train.checkpoint_every": 0,
@@ -84,19 +84,19 @@ def test_tiny_budget_splits_and_masks_are_identical(tmp_path):
     fp = P.DataFootprint("k", "toy", 256, 64, 64, 4, "float32")
     two = P.batch_bytes([fp, fp], dims, False, 40, "cpu", resident=True).total_bytes
     calls = []
-    import impkit.imp as imp
+    import impkit.rounds as rounds
 
-    orig = imp._train_round
+    orig = rounds._train_round
 
-    def spy(jobs, idxs, *a, **k):
-        calls.append(len(idxs))
-        return orig(jobs, idxs, *a, **k)
+    def spy(batch, *a, **k):
+        calls.append(len(batch.jobs))
+        return orig(batch, *a, **k)
 
-    imp._train_round = spy
+    rounds._train_round = spy
     try:
         split = train_configs(cfgs, tmp_path / "split", device="cpu", progress=False, memory_budget=two)
     finally:
-        imp._train_round = orig
+        rounds._train_round = orig
     assert max(calls) <= 2 and len(calls) > 3  # really split (unsplit: 1 batch in round 0, 1 per later round)
     for a, b in zip(whole, split):
         assert a.path.name == b.path.name

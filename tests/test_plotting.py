@@ -5,7 +5,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from impkit import plotting  # noqa: E402
+from impkit import methods, plotting  # noqa: E402
+from impkit.conditions import Condition  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -34,20 +35,36 @@ def test_figures_build():
     w = {"data": (np.arange(5.0), np.arange(5.0) - 1, np.arange(5.0) + 1), "clone": (np.ones(5), np.zeros(5), 2 * np.ones(5))}
     figs.append(plotting.clone_figure(rng.normal(size=(4, 192)), rng.normal(size=(4, 192)), (3, 8, 8),
                                       masks[:5], masks[5:10], widths=w, sparsity=sp))
-    curves = {"imp": {"sparsity": sp, "values": rng.random((3, 5))},
-              "oneshot": {"sparsity": sp, "mean": np.ones(5), "min": np.zeros(5), "max": 2 * np.ones(5)},
-              "random clone": {"sparsity": sp, "values": rng.random((3, 5))}}
+    curves = {Condition("imp"): {"sparsity": sp, "values": rng.random((3, 5))},
+              Condition("oneshot"): {"sparsity": sp, "mean": np.ones(5), "min": np.zeros(5), "max": 2 * np.ones(5)},
+              Condition("random", clone=True): {"sparsity": sp, "values": rng.random((3, 5))}}
     figs.append(plotting.metric_vs_sparsity(curves, "kurtosis", hline=3.0))
     figs.append(plotting.cavity_by_fate(np.arange(1, 7), rng.normal(size=6), -np.ones(6), np.ones(6), never=6))
     figs.append(plotting.cavity_by_fate_rounds(np.arange(1, 7), rng.normal(size=(4, 6)), highlight_fate=3))
-    figs.append(plotting.rf_width_hist({"imp": rng.random(30) * 10, "random": np.r_[rng.random(30) * 30, np.nan]}))
+    figs.append(plotting.rf_width_hist({Condition("imp"): rng.random(30) * 10,
+                                        Condition("random", True): np.r_[rng.random(30) * 30, np.nan]}))
     for f in figs:
         assert isinstance(f, matplotlib.figure.Figure)
         f.canvas.draw()
     ax = figs[3].axes[0]
     lines = {l.get_label(): l for l in ax.get_lines()}
-    assert lines["IMP"].get_color() == plotting.METHOD_COLORS["imp"]
+    assert lines["IMP"].get_color() == methods.get("imp").colour
+    assert lines["one-shot"].get_color() == methods.get("oneshot").colour and lines["one-shot"].get_linestyle() == "-"
     assert lines["random (clone)"].get_linestyle() == "--"
+    assert lines["random (clone)"].get_color() == methods.get("random").colour
+
+
+def test_curve_keys_take_registry_names_and_colours():
+    assert plotting.condition_style(Condition("oneshot", True)) == ("--", "one-shot (clone)")
+    assert plotting.condition_color(Condition("random")) == methods.get("random").colour
+    assert plotting.method_color("imp") == methods.get("imp").colour
+    # a key that is not a Condition is shown as it is, never parsed: "imp clone" is not the IMP clone
+    assert plotting.condition_style("imp clone") == ("-", "imp clone")
+    assert plotting.condition_color("imp clone", 1) == plotting.condition_color("anything", 1)
+    assert plotting.condition_color("imp clone", 1) != methods.get("imp").colour
+    assert plotting.condition_color(Condition("unregistered"), 2) == plotting.condition_color("x", 2)
+    fig = plotting.metric_vs_sparsity({"my curve": {"sparsity": [0.1, 0.2], "mean": [1.0, 2.0]}}, "y")
+    assert [l.get_label() for l in fig.axes[0].get_lines()] == ["my curve"]
 
 
 def test_mask_rgb_modes():

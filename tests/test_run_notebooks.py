@@ -65,7 +65,8 @@ def _tool():
 
 
 def test_paper_smoke_keeps_the_paper_shapes():
-    from impkit.config import METHODS, SMOKE, make_config, preset_seeds
+    from impkit import methods
+    from impkit.presets import SMOKE, make_config, preset_seeds
 
     sm = SMOKE["paper"]
     assert sm["seeds"] and set(sm["seeds"]) <= set(preset_seeds("paper"))
@@ -73,7 +74,7 @@ def test_paper_smoke_keeps_the_paper_shapes():
     assert set(sm["overrides"]) <= {"train.steps", "train.t_rewind", "train.eval_every", "train.checkpoint_every"}
     paper = make_config("paper")
     for name in ("imagenet32", "imagenet32-clone"):
-        for method in METHODS:
+        for method in methods.names():
             c = make_config("paper", name, method, sm["seeds"][-1], overrides=sm["overrides"])
             assert (c.model.input_dim, c.model.hidden, c.model.output_dim) == (3072, (1024, 1024), 1000)
             assert c.model == paper.model and c.data.root is None
@@ -93,7 +94,7 @@ def test_smoke_parameters_reach_the_notebooks_that_declare_them(tmp_path):
            str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "-p", "seeds=[2]", str(a), str(b)]
     res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
-    from impkit.config import SMOKE
+    from impkit.presets import SMOKE
 
     steps = SMOKE["paper"]["overrides"]["train.steps"]
     assert f"A paper {steps} [2]" in _stdout(tmp_path / "out" / "declares.ipynb")  # explicit -p wins over the smoke

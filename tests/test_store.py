@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from impkit.config import make_config
+from impkit.presets import make_config
 from impkit.runs import Run, train_configs
 from impkit.store import (ConfigMismatchError, CorruptFileError, RunLock, RunLockedError, load_npz,
                           prepare_run_dir, save_npz)

@@ -5,7 +5,7 @@ For each ``notebooks/NAME.py``: convert with jupytext, execute with papermill in
 parameters cell in the rendered book (``remove-cell`` tag), and write ``OUT/NAME.ipynb``.
 A notebook that raises stops the build with its name and the failing cell's error.
 
-``--smoke`` runs the preset's smoke pass (:data:`impkit.config.SMOKE`, e.g. ``--preset paper --smoke`` in
+``--smoke`` runs the preset's smoke pass (:data:`impkit.presets.SMOKE`, e.g. ``--preset paper --smoke`` in
 ``make test``): its ``overrides`` (few SGD steps, the preset's shapes unchanged), ``seeds`` and any extra
 notebook ``parameters`` are injected into every notebook that declares that parameter in its parameters
 cell (explicit ``-p`` values win). The preset itself is unchanged, so notebooks execute at ``preset=paper``.
@@ -44,7 +44,7 @@ def declared_parameters(nb) -> set[str]:
 
 def smoke_parameters(preset: str) -> dict:
     """Parameters of ``preset``'s smoke pass: ``overrides``, ``seeds`` and the entry's extra ``parameters``."""
-    from impkit.config import smoke
+    from impkit.presets import smoke
 
     sm = smoke(preset)
     return {"overrides": sm["overrides"], "seeds": sm["seeds"], **sm.get("parameters", {})}
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--smoke", action="store_true",
-                    help="the preset's smoke pass: inject impkit.config.SMOKE[preset] (overrides, seeds, ...)")
+                    help="the preset's smoke pass: inject impkit.presets.SMOKE[preset] (overrides, seeds, ...)")
     args = ap.parse_args(argv)
 
     root = Path.cwd()

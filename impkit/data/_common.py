@@ -1,4 +1,6 @@
-"""Small helpers shared by the loaders: option checking, seeds, devices, data directories."""
+"""Small helpers shared by the loaders: option checking, generators, data directories, class subsets.
+
+Seeds come from :mod:`impkit.seeding`, devices from :mod:`impkit.device`."""
 from __future__ import annotations
 
 import os
@@ -24,27 +26,6 @@ def check_options(loader: str, options: dict[str, Any], valid: Iterable[str]) ->
 def check_split(split: str) -> None:
     if split not in SPLITS:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-
-
-def derive_seed(seed: int, *keys: Any) -> int:
-    """A reproducible 63-bit seed from ``seed`` and extra keys (strings/ints), e.g. ``(seed, "nlgp", split)``.
-
-    Different keys give statistically independent streams (``numpy.random.SeedSequence``).
-    """
-    ints = [int(seed) & 0xFFFFFFFF]
-    for k in keys:
-        if isinstance(k, str):
-            ints.extend(k.encode())
-        else:
-            ints.append(int(k) & 0xFFFFFFFF)
-    state = np.random.SeedSequence(ints).generate_state(2, dtype=np.uint32)
-    return int((int(state[0]) << 31) ^ int(state[1])) & ((1 << 63) - 1)
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def generator(seed: int, device: torch.device) -> torch.Generator:

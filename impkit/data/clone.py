@@ -40,7 +40,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from impkit.data._common import check_options, check_split, derive_seed, generator
+from impkit.data._common import check_options, check_split, generator
+from impkit.seeding import derive_seed
 from impkit.data.base import Dataset
 
 CLONE_OPTIONS = ("shrinkage", "per_channel", "clone_device", "clone_dtype")

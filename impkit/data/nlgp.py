@@ -45,7 +45,9 @@ import numpy as np
 import torch
 
 from impkit.data import register
-from impkit.data._common import check_options, check_split, derive_seed, generator, resolve_device
+from impkit.data._common import check_options, check_split, generator
+from impkit.device import resolve_device
+from impkit.seeding import derive_seed
 from impkit.data.base import Dataset
 
 OPTIONS = ("dim", "L", "xi0", "xi1", "g", "n_train", "n_test", "gaussian", "device", "batch_size")
@@ -125,7 +127,7 @@ def load_nlgp(root=None, split: str = "train", seed: int = 0, **options) -> Data
     if L < 2 or g <= 0 or o["xi0"] <= 0 or o["xi1"] <= 0:
         raise ValueError("nlgp: need L >= 2, g > 0, xi0 > 0, xi1 > 0")
     n = int(o["n_train" if split == "train" else "n_test"])
-    dev = resolve_device(o["device"])
+    dev = resolve_device(o["device"], setting="data.options.device")
     gen = generator(derive_seed(seed, "nlgp", split), dev)
     sizes = (n - n // 2, n // 2)
     parts = []

@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
 from impkit.data import register
-from impkit.data._common import check_options, check_split, derive_seed
+from impkit.data._common import check_options, check_split
+from impkit.seeding import derive_seed
 from impkit.data.base import Dataset
 
 OPTIONS = ("size", "scale", "color", "mode", "n_train", "n_test", "task", "images", "holdout")

@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from impkit.data._common import derive_seed
+from impkit.seeding import derive_seed
 
 SIDE = 32
 D = 3 * SIDE * SIDE

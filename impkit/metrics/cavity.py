@@ -21,6 +21,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from impkit.metrics.conventions import as_numpy
+
 __all__ = [
     "cavity_scores",
     "cavity_scores_bruteforce",
@@ -34,6 +36,14 @@ def _score(k: torch.Tensor, k_cav: torch.Tensor) -> torch.Tensor:
     """Eq. 5 from kurt[lam] (H,) and kurt[lam^(-j)] (H, D)."""
     sign = torch.sign(k - 3.0)[:, None]
     return sign * (k_cav - k[:, None]) / k[:, None]
+
+
+def _kurt_in_dtype(v: torch.Tensor) -> torch.Tensor:
+    """Plain kurtosis of the columns of v (P, n) -> (n,), computed in v's dtype (the public
+    :func:`impkit.metrics.kurtosis` always works in float64)."""
+    vc = v - v.mean(0, keepdim=True)
+    m2 = (vc * vc).mean(0)
+    return (vc ** 4).mean(0) / (m2 * m2)
 
 
 @torch.no_grad()
@@ -117,15 +127,9 @@ def cavity_scores_bruteforce(weight, inputs, bias=None, units: Sequence[int] | N
     if bias is not None:
         lam = lam + torch.as_tensor(bias).to(device=w.device, dtype=dtype)
     out = torch.full((h, d), float("nan"), dtype=dtype, device=w.device)
-
-    def kurt(v):
-        vc = v - v.mean(0, keepdim=True)
-        m2 = (vc * vc).mean(0)
-        return (vc ** 4).mean(0) / (m2 * m2)
-
     for i in (range(h) if units is None else units):
-        k = kurt(lam[:, i:i + 1])  # (1,)
-        k_cav = kurt(lam[:, i:i + 1] - x * w[i][None, :])  # (D,)
+        k = _kurt_in_dtype(lam[:, i:i + 1])  # (1,)
+        k_cav = _kurt_in_dtype(lam[:, i:i + 1] - x * w[i][None, :])  # (D,)
         out[i] = _score(k, k_cav[None, :])[0]
         out[i][w[i] == 0] = 0.0
     return out
@@ -143,8 +147,7 @@ def fate_round(masks_by_round, never: int | None = None) -> np.ndarray:
         int64 array of the masks' shape: n if m(n-1) = 1 and m(n) = 0; 0 for weights already absent in m(0);
         ``never`` for survivors. Raises if a weight reappears (masks must be nested).
     """
-    ms = [np.asarray(torch.as_tensor(m).cpu().numpy() if isinstance(m, torch.Tensor) else m) != 0
-          for m in masks_by_round]
+    ms = [as_numpy(m) != 0 for m in masks_by_round]
     n = len(ms) - 1
     never = n + 1 if never is None else never
     fate = np.full(ms[0].shape, never, dtype=np.int64)
@@ -170,12 +173,11 @@ def group_by_fate(scores, fate, mask=None, fates: Sequence[int] | None = None) -
         sign-only summary that, unlike the mean, does not grow with the weights' magnitude), "count" (NaN for
         empty groups).
     """
-    s = np.asarray(scores.cpu().numpy() if isinstance(scores, torch.Tensor) else scores, dtype=np.float64).ravel()
+    s = np.asarray(as_numpy(scores), dtype=np.float64).ravel()
     f = np.asarray(fate).ravel()
     keep = np.isfinite(s)
     if mask is not None:
-        mk = np.asarray(mask.cpu().numpy() if isinstance(mask, torch.Tensor) else mask).ravel() != 0
-        keep &= mk
+        keep &= as_numpy(mask).ravel() != 0
     groups = np.unique(f[keep]) if fates is None else np.asarray(list(fates))
     out = {k: np.full(len(groups), np.nan) for k in ("mean", "std", "sem", "median", "frac_pos")}
     out["fate"] = groups.astype(np.int64)
@@ -208,7 +210,7 @@ def cavity_by_fate_over_rounds(scores_by_round, masks_by_round, prune_fraction: 
         already pruned), "count" (R, F), "n_w" (R,).
     """
     fate = fate_round(masks_by_round)
-    m0 = np.asarray(masks_by_round[0]) != 0
+    m0 = as_numpy(masks_by_round[0]) != 0
     n_total = int(m0.sum()) if n_weights is None else int(n_weights)
     fates = np.unique(fate[m0])
     r_count = len(scores_by_round)
@@ -216,8 +218,7 @@ def cavity_by_fate_over_rounds(scores_by_round, masks_by_round, prune_fraction: 
     count = np.zeros((r_count, len(fates)), dtype=np.int64)
     n_w = np.zeros(r_count)
     for n, sc in enumerate(scores_by_round):
-        mn = np.asarray(masks_by_round[n].cpu().numpy() if isinstance(masks_by_round[n], torch.Tensor)
-                        else masks_by_round[n]) != 0
+        mn = as_numpy(masks_by_round[n]) != 0
         if scale == "formula":
             n_w[n] = n_total * (1 - prune_fraction) ** n
         elif scale == "count":

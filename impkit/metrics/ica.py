@@ -5,13 +5,11 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-import torch
+
+from impkit.metrics.conventions import as_numpy
+from impkit.metrics.kurtosis import kurtosis
 
 __all__ = ["ica_pca", "ICAPCAResult", "localization", "best_window_energy", "inverse_participation_ratio"]
-
-
-def _np(a) -> np.ndarray:
-    return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
 
 
 def _energy(filters: np.ndarray, shape) -> np.ndarray:
@@ -25,7 +23,7 @@ def _energy(filters: np.ndarray, shape) -> np.ndarray:
 
 def best_window_energy(filters, image_shape, k: int = 4) -> np.ndarray:
     """Fraction of each filter's energy (squared weights) inside its best k x k window. (F,) in [k^2/HW, 1]."""
-    e = _energy(_np(filters), image_shape)
+    e = _energy(as_numpy(filters), image_shape)
     cs = np.pad(e.cumsum(1).cumsum(2), ((0, 0), (1, 0), (1, 0)))
     win = cs[:, k:, k:] - cs[:, :-k, k:] - cs[:, k:, :-k] + cs[:, :-k, :-k]
     return win.reshape(win.shape[0], -1).max(1)
@@ -33,7 +31,7 @@ def best_window_energy(filters, image_shape, k: int = 4) -> np.ndarray:
 
 def inverse_participation_ratio(filters, image_shape) -> np.ndarray:
     """IPR = sum_z e_z^2 of the energy fractions e_z: 1/(HW) for a flat filter, 1 for a single pixel."""
-    e = _energy(_np(filters), image_shape)
+    e = _energy(as_numpy(filters), image_shape)
     return (e ** 2).sum(axis=(1, 2))
 
 
@@ -91,7 +89,7 @@ def ica_pca(patches, n_components: int = 64, seed: int = 0, image_shape=None, k:
     """
     from sklearn.decomposition import PCA, FastICA
 
-    x = _np(patches).astype(np.float64)
+    x = as_numpy(patches).astype(np.float64)
     if x.ndim > 2:
         shape = tuple(x.shape[1:])
         x = x.reshape(x.shape[0], -1)
@@ -118,8 +116,6 @@ def ica_pca(patches, n_components: int = 64, seed: int = 0, image_shape=None, k:
     ica_f = ica.components_
     basis = ica.mixing_.T
     pca_f = pca.components_
-    from impkit.metrics.kurtosis import kurtosis
-
     return ICAPCAResult(
         ica_filters=ica_f, ica_basis=basis, pca_filters=pca_f, image_shape=shape,
         ica_window=best_window_energy(ica_f, shape, k), pca_window=best_window_energy(pca_f, shape, k),

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import warnings
-
 from dataclasses import dataclass
 from typing import Callable, Iterable
 

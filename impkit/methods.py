@@ -1,0 +1,132 @@
+"""The pruning methods: one registry, one registration per method.
+
+A :class:`PruningMethod` says how m(n) is computed from what earlier rounds left in the run directory, and how the
+method is shown (label, colour). Everything that lists or dispatches on methods -- config validation, the round
+driver, the CLI, the analyses, the figures and the notebooks -- asks this registry, so adding a method is one
+:func:`register` call (see ARCHITECTURE.md for an example)::
+
+    @register("mine", label="mine", colour="#009E73", help="...")
+    def mine_masks(ctx: MaskContext) -> Masks:
+        W, b = ctx.trained(ctx.n - 1)       # θ(T) of the previous round, per layer
+        ...
+        return Masks(weights=[...], biases=[...])
+
+The three methods of the paper (IMP, one-shot magnitude pruning, random pruning) are registered below; their
+mathematics lives in :mod:`impkit.prune`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from impkit import prune as P
+from impkit.runformat import Masks
+
+# Okabe-Ito colours, as in the paper's Fig 4: IMP black, one-shot blue, random vermillion
+_BLACK, _BLUE, _VERMILLION = "#000000", "#0072B2", "#D55E00"
+
+
+@dataclass
+class MaskContext:
+    """What a method may read to compute m(n) for one run (all on the CPU, per layer lists).
+
+    ``trained(k)`` / ``mask(k)`` give θ(T) and m(k) of an earlier round k of this run (``(W, b)`` and
+    :class:`~impkit.runformat.Masks`); ``rewind()`` gives θ(t_rewind); ``data(split)`` the run's
+    :class:`~impkit.data.base.Dataset` ("train" or "test"); ``shapes`` are the (out, in) weight shapes; ``prune``
+    is the run's :class:`~impkit.config.PruneConfig`, ``seed`` its seed and ``cfg`` its whole config.
+    """
+
+    n: int
+    shapes: list[tuple[int, int]]
+    prune: object
+    seed: int
+    trained: Callable[[int], tuple[list[torch.Tensor], list[torch.Tensor]]]
+    mask: Callable[[int], Masks]
+    rewind: Callable[[], tuple[list[torch.Tensor], list[torch.Tensor]]]
+    data: Callable[[str], object] | None = None
+    cfg: object = None
+
+
+MaskFn = Callable[[MaskContext], Masks]
+
+
+@dataclass(frozen=True)
+class PruningMethod:
+    """A registered method: ``name`` (config and CLI value), display ``label`` and ``colour``, ``help`` (one line),
+    ``masks(ctx)`` computing m(n) for n >= 1, and ``global_scope`` (whether ``prune.scope="global"`` makes sense)."""
+
+    name: str
+    label: str
+    colour: str
+    help: str
+    masks: MaskFn
+    global_scope: bool = True
+
+
+_REGISTRY: dict[str, PruningMethod] = {}
+PAPER_METHODS = ("imp", "oneshot", "random")  # the paper's method and its two baselines (the default everywhere)
+
+
+def register(name: str, *, label: str, colour: str, help: str, global_scope: bool = True) -> Callable[[MaskFn], MaskFn]:
+    """Decorator: register ``fn(ctx: MaskContext) -> Masks`` as the pruning method ``name``."""
+
+    def deco(fn: MaskFn) -> MaskFn:
+        if name in _REGISTRY:
+            raise ValueError(f"pruning method {name!r} is already registered")
+        _REGISTRY[name] = PruningMethod(name, label, colour, help, fn, global_scope)
+        return fn
+
+    return deco
+
+
+def unregister(name: str) -> None:
+    """Remove a registered method (for tests and interactive experiments)."""
+    _REGISTRY.pop(name, None)
+
+
+def names() -> tuple[str, ...]:
+    """Registered method names in registration order (the order of tables and legends)."""
+    return tuple(_REGISTRY)
+
+
+def get(name: str) -> PruningMethod:
+    """The method ``name``; ValueError naming the known ones otherwise."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown pruning method {name!r}; known: {', '.join(_REGISTRY)}") from None
+
+
+def order(name: str) -> int:
+    """Position of ``name`` in :func:`names` (unknown names sort last)."""
+    return names().index(name) if name in _REGISTRY else len(_REGISTRY)
+
+
+# ------------------------------------------------------------------------------------------------
+# the paper's three methods
+# ------------------------------------------------------------------------------------------------
+@register("imp", label="IMP", colour=_BLACK,
+          help="iterative magnitude pruning: the smallest surviving weights of θ(T) of round n-1")
+def imp_masks(ctx: MaskContext) -> Masks:
+    W, b = ctx.trained(ctx.n - 1)
+    prev = ctx.mask(ctx.n - 1)
+    m, bm = P.imp_masks(W, b, prev.weight_tensors(), prev.bias_tensors(), ctx.prune, ctx.n)
+    return Masks.from_tensors(m, bm)
+
+
+@register("oneshot", label="one-shot", colour=_BLUE,
+          help="one-shot magnitude pruning of the dense round-0 θ(T) to round n's counts")
+def oneshot_masks(ctx: MaskContext) -> Masks:
+    W, b = ctx.trained(0)
+    return Masks.from_tensors(*P.oneshot_masks(W, b, ctx.prune, ctx.n))
+
+
+@register("random", label="random", colour=_VERMILLION, global_scope=False,
+          help="uniformly random masks with round n's per-layer counts (nested across rounds)")
+def random_masks(ctx: MaskContext) -> Masks:
+    return Masks.from_tensors(*P.random_masks(ctx.shapes, ctx.prune, ctx.n, ctx.seed))
+
+
+__all__ = ["PruningMethod", "MaskContext", "register", "unregister", "names", "get", "order", "PAPER_METHODS"]
