@@ -16,7 +16,7 @@ EXECUTED  := book/executed
 CI_NB     := _build/nbval
 # The paper preset's smoke pass: every notebook at preset=paper on the ImageNet32 stand-in (NOT ImageNet32; crops
 # of the bundled photographs, 4 train and 2 validation images per class, generated in seconds) with the few-step
-# overrides of impkit.config.SMOKE["paper"]. Its runs live in a folder of their own and are retrained every time.
+# overrides of impkit.presets.SMOKE["paper"]. Its runs live in a folder of their own and are retrained every time.
 STANDIN   := _build/standin
 SMOKE_NB  := _build/paper-smoke
 SMOKE_RUNS := _build/paper-smoke/runs
