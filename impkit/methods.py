@@ -130,3 +130,24 @@ def random_masks(ctx: MaskContext) -> Masks:
 
 
 __all__ = ["PruningMethod", "MaskContext", "register", "unregister", "names", "get", "order", "PAPER_METHODS"]
+
+
+# ------------------------------------------------------------------------------------------------
+# cavity-guided pruning: the method the paper proposes (Discussion) and a variant; see impkit.cavity_pruning
+# ------------------------------------------------------------------------------------------------
+from impkit import cavity_pruning as _cavity  # noqa: E402  (light: loads impkit.metrics only when masks are made)
+
+_GREEN, _PURPLE = "#009E73", "#CC79A7"  # Okabe-Ito bluish green and reddish purple
+
+
+@register("cavity", label="cavity", colour=_GREEN, global_scope=False,
+          help="cavity-guided: first layer loses the surviving weights with the largest cavity score at "
+               "θ(t_rewind) ⊙ m(n-1); other layers by magnitude as IMP")
+def cavity_masks(ctx: MaskContext) -> Masks:
+    return _cavity.method_masks(ctx, point="rewind")
+
+
+@register("cavity-trained", label="cavity at θ(T)", colour=_PURPLE, global_scope=False,
+          help="cavity-guided, first layer scored at θ(T) of round n-1 ⊙ m(n-1) instead of the rewind point")
+def cavity_trained_masks(ctx: MaskContext) -> Masks:
+    return _cavity.method_masks(ctx, point="trained")

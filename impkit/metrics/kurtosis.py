@@ -75,7 +75,10 @@ class KurtosisAccumulator:
             r4 = sums[..., 4, :] / n
             c2 = r2 - m1 ** 2
             c4 = r4 - 4 * m1 * r3 + 6 * m1 ** 2 * r2 - 3 * m1 ** 4
-            return c4 / (c2 * c2)
+            # a preactivation that is constant on the samples (up to float64 rounding of the raw moments) has no
+            # kurtosis: NaN, not the +-inf or noise that c4 / c2^2 of two rounding residues would give
+            flat = c2 <= 1e-12 * r2.abs().clamp_min(torch.finfo(torch.float64).tiny)
+            return torch.where(flat, torch.full_like(c2, float("nan")), c4 / (c2 * c2))
 
     def kurtosis(self) -> torch.Tensor:
         """(H,) kurtosis over everything seen."""

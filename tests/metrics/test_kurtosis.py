@@ -67,3 +67,22 @@ def test_per_class_kurtosis_of_gaussian_preactivations_at_1000_classes(n):
     # the same estimator from 10 inputs per class is far off (mean 3*9/11 = 2.45): why the count per class matters
     few = preactivation_kurtosis(w, None, x[: 10 * k], labels=y[: 10 * k])
     assert abs(few.mean_per_class - 3 * 9 / 11) < 0.05 and few.mean_per_class < 2.6
+
+
+def test_constant_preactivation_has_no_kurtosis_not_inf():
+    # a unit whose preactivation is constant within a class (up to rounding) has undefined kurtosis there: NaN
+    import torch
+
+    from impkit.metrics import KurtosisAccumulator
+
+    g = torch.Generator().manual_seed(0)
+    lam = torch.randn(400, 3, generator=g, dtype=torch.float64)
+    lam[:200, 1] = 0.1 + 1e-17 * torch.randn(200, generator=g, dtype=torch.float64)  # class 0: constant unit 1
+    lam[:, 2] = 7.3  # constant everywhere
+    y = torch.cat([torch.zeros(200), torch.ones(200)]).long()
+    acc = KurtosisAccumulator(n_groups=2)
+    acc.update(lam, y)
+    k = acc.group_kurtosis()
+    assert torch.isnan(k[0, 1]) and torch.isfinite(k[1, 1]) and torch.isnan(k[:, 2]).all()
+    assert torch.isfinite(k[:, 0]).all() and abs(float(k[:, 0].mean()) - 3) < 0.6
+    assert torch.isnan(acc.kurtosis()[2]) and not torch.isinf(acc.kurtosis()).any()
