@@ -49,12 +49,11 @@ Choices the paper leaves open, made here:
 * **Precision and determinism.** Scores are computed on the CPU in float64, from files the earlier rounds wrote,
   independently of how runs are batched for training; the same run gives the same masks bit for bit.
 
-The book's verdict on the proposal (:func:`proposal_verdict`) is stated at the end of this module.
+The book's verdict on the proposal is a rule of :mod:`impkit.verdicts` (:func:`impkit.verdicts.proposal`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -67,9 +66,6 @@ SCORE_POINTS = ("rewind", "trained")  # where the first layer is scored: θ(t_re
 __all__ = [
     "SCORE_INPUTS", "SCORE_POINTS", "spread_indices", "score_inputs", "layer_scores", "keep_order",
     "cavity_keep_mask", "cavity_masks", "method_masks", "split_halves", "split_half_reliability",
-    "SUPPORTED", "PARTLY_SUPPORTED", "NOT_SUPPORTED", "LOCAL_LI", "LOCAL_DETECTION", "ACCURACY_TOLERANCE",
-    "first_round_at_least", "rounds_ahead", "peak", "at_least_as_local", "proposal_verdict", "ProposalResult",
-    "proposal",
 ]
 
 
@@ -254,135 +250,3 @@ def split_half_reliability(weight, mask, ds, n: int = SCORE_INPUTS, rate: float 
     overlap = float((gone_a & gone_b).sum()) / removed if removed else float("nan")
     return {"rho": rho, "overlap": overlap, "chance": removed / alive if alive else float("nan"),
             "n_inputs": int(len(a))}
-
-
-# ------------------------------------------------------------------------------------------------
-# the book's verdict on the proposal (notebook 07)
-# ------------------------------------------------------------------------------------------------
-SUPPORTED = "supported"
-PARTLY_SUPPORTED = "partly supported"
-NOT_SUPPORTED = "not supported"
-LOCAL_LI = 1.5           # "local" masks: mean locality index >= 1.5 (random masks: 1)
-LOCAL_DETECTION = 0.25   # ... or, in the detection rate, >= 25 % of units with a local peak (random masks: <= 5 %)
-ACCURACY_TOLERANCE = 0.01  # an accuracy loss up to 1 point (fraction 0.01) at the last round counts as no cost
-
-
-def first_round_at_least(values, rounds, threshold: float) -> int | None:
-    """The first round whose mean over seeds reaches ``threshold``, or None if none does.
-
-    ``values``: (seeds, R) per seed and round (NaN seeds left out of a round's mean; a round with no finite value
-    never qualifies); ``rounds``: (R,) the round numbers, ascending.
-    """
-    v = np.asarray(values, dtype=float).reshape(-1, len(rounds))
-    for i, r in enumerate(rounds):
-        col = v[:, i][np.isfinite(v[:, i])]
-        if col.size and col.mean() >= threshold:
-            return int(r)
-    return None
-
-
-def _round_means(values, n_rounds: int) -> np.ndarray:
-    """(R,) mean over seeds of (seeds, R) values, NaN seeds left out (NaN where no seed has a value)."""
-    v = np.asarray(values, dtype=float).reshape(-1, n_rounds)
-    ok = np.isfinite(v)
-    return np.where(ok.any(0), np.where(ok, v, 0.0).sum(0) / np.maximum(ok.sum(0), 1), np.nan)
-
-
-def rounds_ahead(values, reference, rounds) -> list[int]:
-    """The rounds at which the mean over seeds of ``values`` (seeds, R) exceeds that of ``reference`` (seeds', R)
-    (rounds aligned; a round where either mean is undefined does not count)."""
-    a, b = _round_means(values, len(rounds)), _round_means(reference, len(rounds))
-    return [int(r) for r, x, y in zip(rounds, a, b) if np.isfinite(x) and np.isfinite(y) and x > y]
-
-
-def peak(values, rounds) -> tuple[int | None, float]:
-    """(round, value) of the largest mean over seeds of ``values`` (seeds, R); the earliest round on ties;
-    (None, NaN) if no round has a value."""
-    m = _round_means(values, len(rounds))
-    if not np.isfinite(m).any():
-        return None, float("nan")
-    i = int(np.nanargmax(m))
-    return int(rounds[i]), float(m[i])
-
-
-def at_least_as_local(answers: Mapping[str, str]) -> bool | None:
-    """From per-measure answers to "is the method more local than IMP" (:func:`impkit.verdicts.compare_summaries`):
-    True if every defined answer is yes or mean (ahead in every seed, or on average), False if any is no, None if
-    none is defined (all n/a)."""
-    from impkit import verdicts as V
-
-    defined = [a for a in answers.values() if a != V.NA]
-    if not defined:
-        return None
-    return all(a in (V.YES, V.MEAN) for a in defined)
-
-
-def proposal_verdict(as_local: bool | None, first_method: int | None, first_imp: int | None,
-                     accuracy_gap: float, tolerance: float = ACCURACY_TOLERANCE) -> str:
-    """Does cavity-guided pruning find local receptive fields at least as well as IMP, in fewer rounds, at no
-    cost in accuracy?
-
-    Args:
-        as_local: :func:`at_least_as_local` at the last round (None: undefined).
-        first_method, first_imp: :func:`first_round_at_least` of the method and of IMP (None: never local).
-        accuracy_gap: mean test accuracy of the method minus IMP's at the last round (fractions; NaN: unknown).
-        tolerance: the largest accuracy loss that counts as no cost.
-
-    :data:`SUPPORTED` if the method is at least as local as IMP, becomes local in strictly fewer rounds, and loses
-    at most ``tolerance`` accuracy; :data:`PARTLY_SUPPORTED` if it is at least as local or becomes local earlier
-    (but not all three hold); :data:`NOT_SUPPORTED` otherwise; :data:`impkit.verdicts.UNDEFINED` if locality is
-    undefined and neither run becomes local.
-    """
-    from impkit import verdicts as V
-
-    earlier = first_method is not None and (first_imp is None or first_method < first_imp)
-    if as_local is None and first_method is None and first_imp is None:
-        return V.UNDEFINED
-    cheap = bool(np.isfinite(accuracy_gap) and accuracy_gap >= -tolerance)
-    if as_local and earlier:
-        return SUPPORTED if cheap else PARTLY_SUPPORTED
-    return PARTLY_SUPPORTED if (as_local or earlier) else NOT_SUPPORTED
-
-
-@dataclass(frozen=True)
-class ProposalResult:
-    """One method against IMP: ``verdict`` (:func:`proposal_verdict`), ``answers`` (measure -> is it more local
-    than IMP at the last round), ``as_local``, ``first_local`` / ``first_local_imp`` (first round with mean
-    locality index >= :data:`LOCAL_LI`), ``first_detected`` / ``first_detected_imp`` (the same with the detection
-    rate >= :data:`LOCAL_DETECTION`), ``accuracy_gap`` (method − IMP, last round)."""
-
-    verdict: str
-    answers: dict
-    as_local: bool | None
-    first_local: int | None
-    first_local_imp: int | None
-    first_detected: int | None
-    first_detected_imp: int | None
-    accuracy_gap: float
-
-
-def proposal(method, summaries: Mapping[str, Mapping], li_curves: Mapping, det_curves: Mapping,
-             accuracy: Mapping, imp=None) -> ProposalResult:
-    """:class:`ProposalResult` of condition ``method`` against ``imp`` (default: IMP on the data).
-
-    ``summaries``: locality measure (keys of :data:`impkit.verdicts.LOCALITY_MEASURES`) -> condition -> {"mean",
-    "min", "max"} at the last round (RF widths already undefined where too few units are detected,
-    :func:`impkit.verdicts.widths_where_detected`); ``li_curves`` / ``det_curves``: :func:`impkit.analysis.curves`
-    of the locality index and the detection rate; ``accuracy``: condition -> {"mean", ...} test accuracy at the
-    last round (:func:`impkit.analysis.final_summary`).
-    """
-    from impkit import verdicts as V
-
-    imp = V.IMP if imp is None else imp
-    answers = {m: V.compare_summaries(fs[method], fs[imp], larger=V.LOCALITY_MEASURES[m])
-               for m, fs in summaries.items()}
-    as_local = at_least_as_local(answers)
-
-    def first(curves, cond, thr):
-        return first_round_at_least(curves[cond]["values"], curves[cond]["rounds"], thr)
-
-    fl, fl_imp = first(li_curves, method, LOCAL_LI), first(li_curves, imp, LOCAL_LI)
-    fd, fd_imp = first(det_curves, method, LOCAL_DETECTION), first(det_curves, imp, LOCAL_DETECTION)
-    gap = float(accuracy[method]["mean"] - accuracy[imp]["mean"])
-    return ProposalResult(proposal_verdict(as_local, fl, fl_imp, gap), answers, as_local, fl, fl_imp, fd, fd_imp,
-                          gap)

@@ -362,6 +362,132 @@ def c4(fates: np.ndarray, mean_score: np.ndarray, share_positive: np.ndarray, ov
     return C4Result(c4_verdict(trend.early, trend.late, hits, total, trend.rho_sign), hits, total, trend)
 
 
+# ------------------------------------------------------------------------------------------------
+# the paper's proposal: cavity-guided pruning against IMP (notebook 07)
+# ------------------------------------------------------------------------------------------------
+SUPPORTED = "supported"
+PARTLY_SUPPORTED = "partly supported"
+NOT_SUPPORTED = "not supported"
+LOCAL_LI = 1.5           # "local" masks: mean locality index >= 1.5 (random masks: 1)
+LOCAL_DETECTION = 0.25   # ... or, in the detection rate, >= 25 % of units with a local peak (random masks: <= 5 %)
+ACCURACY_TOLERANCE = 0.01  # an accuracy loss up to 1 point (fraction 0.01) at the last round counts as no cost
+
+
+def first_round_at_least(values, rounds, threshold: float) -> int | None:
+    """The first round whose mean over seeds reaches ``threshold``, or None if none does.
+
+    ``values``: (seeds, R) per seed and round (NaN seeds left out of a round's mean; a round with no finite value
+    never qualifies); ``rounds``: (R,) the round numbers, ascending.
+    """
+    v = np.asarray(values, dtype=float).reshape(-1, len(rounds))
+    for i, r in enumerate(rounds):
+        col = v[:, i][np.isfinite(v[:, i])]
+        if col.size and col.mean() >= threshold:
+            return int(r)
+    return None
+
+
+def _round_means(values, n_rounds: int) -> np.ndarray:
+    """(R,) mean over seeds of (seeds, R) values, NaN seeds left out (NaN where no seed has a value)."""
+    v = np.asarray(values, dtype=float).reshape(-1, n_rounds)
+    ok = np.isfinite(v)
+    return np.where(ok.any(0), np.where(ok, v, 0.0).sum(0) / np.maximum(ok.sum(0), 1), np.nan)
+
+
+def rounds_ahead(values, reference, rounds) -> list[int]:
+    """The rounds at which the mean over seeds of ``values`` (seeds, R) exceeds that of ``reference`` (seeds', R)
+    (rounds aligned; a round where either mean is undefined does not count)."""
+    a, b = _round_means(values, len(rounds)), _round_means(reference, len(rounds))
+    return [int(r) for r, x, y in zip(rounds, a, b) if np.isfinite(x) and np.isfinite(y) and x > y]
+
+
+def peak(values, rounds) -> tuple[int | None, float]:
+    """(round, value) of the largest mean over seeds of ``values`` (seeds, R); the earliest round on ties;
+    (None, NaN) if no round has a value."""
+    m = _round_means(values, len(rounds))
+    if not np.isfinite(m).any():
+        return None, float("nan")
+    i = int(np.nanargmax(m))
+    return int(rounds[i]), float(m[i])
+
+
+def at_least_as_local(answers: Mapping[str, str]) -> bool | None:
+    """From per-measure answers to "is the method more local than IMP" (:func:`impkit.verdicts.compare_summaries`):
+    True if every defined answer is yes or mean (ahead in every seed, or on average), False if any is no, None if
+    none is defined (all n/a)."""
+    defined = [a for a in answers.values() if a != NA]
+    if not defined:
+        return None
+    return all(a in (YES, MEAN) for a in defined)
+
+
+def proposal_verdict(as_local: bool | None, first_method: int | None, first_imp: int | None,
+                     accuracy_gap: float, tolerance: float = ACCURACY_TOLERANCE) -> str:
+    """Does cavity-guided pruning find local receptive fields at least as well as IMP, in fewer rounds, at no
+    cost in accuracy?
+
+    Args:
+        as_local: :func:`at_least_as_local` at the last round (None: undefined).
+        first_method, first_imp: :func:`first_round_at_least` of the method and of IMP (None: never local).
+        accuracy_gap: mean test accuracy of the method minus IMP's at the last round (fractions; NaN: unknown).
+        tolerance: the largest accuracy loss that counts as no cost.
+
+    :data:`SUPPORTED` if the method is at least as local as IMP, becomes local in strictly fewer rounds, and loses
+    at most ``tolerance`` accuracy; :data:`PARTLY_SUPPORTED` if it is at least as local or becomes local earlier
+    (but not all three hold); :data:`NOT_SUPPORTED` otherwise; :data:`impkit.verdicts.UNDEFINED` if locality is
+    undefined and neither run becomes local.
+    """
+    earlier = first_method is not None and (first_imp is None or first_method < first_imp)
+    if as_local is None and first_method is None and first_imp is None:
+        return UNDEFINED
+    cheap = bool(np.isfinite(accuracy_gap) and accuracy_gap >= -tolerance)
+    if as_local and earlier:
+        return SUPPORTED if cheap else PARTLY_SUPPORTED
+    return PARTLY_SUPPORTED if (as_local or earlier) else NOT_SUPPORTED
+
+
+@dataclass(frozen=True)
+class ProposalResult:
+    """One method against IMP: ``verdict`` (:func:`proposal_verdict`), ``answers`` (measure -> is it more local
+    than IMP at the last round), ``as_local``, ``first_local`` / ``first_local_imp`` (first round with mean
+    locality index >= :data:`LOCAL_LI`), ``first_detected`` / ``first_detected_imp`` (the same with the detection
+    rate >= :data:`LOCAL_DETECTION`), ``accuracy_gap`` (method − IMP, last round)."""
+
+    verdict: str
+    answers: dict
+    as_local: bool | None
+    first_local: int | None
+    first_local_imp: int | None
+    first_detected: int | None
+    first_detected_imp: int | None
+    accuracy_gap: float
+
+
+def proposal(method, summaries: Mapping[str, Mapping], li_curves: Mapping, det_curves: Mapping,
+             accuracy: Mapping, imp=None) -> ProposalResult:
+    """:class:`ProposalResult` of condition ``method`` against ``imp`` (default: IMP on the data).
+
+    ``summaries``: locality measure (keys of :data:`impkit.verdicts.LOCALITY_MEASURES`) -> condition -> {"mean",
+    "min", "max"} at the last round (RF widths already undefined where too few units are detected,
+    :func:`impkit.verdicts.widths_where_detected`); ``li_curves`` / ``det_curves``: :func:`impkit.analysis.curves`
+    of the locality index and the detection rate; ``accuracy``: condition -> {"mean", ...} test accuracy at the
+    last round (:func:`impkit.analysis.final_summary`).
+    """
+    imp = IMP if imp is None else imp
+    answers = {m: compare_summaries(fs[method], fs[imp], larger=LOCALITY_MEASURES[m])
+               for m, fs in summaries.items()}
+    as_local = at_least_as_local(answers)
+
+    def first(curves, cond, thr):
+        return first_round_at_least(curves[cond]["values"], curves[cond]["rounds"], thr)
+
+    fl, fl_imp = first(li_curves, method, LOCAL_LI), first(li_curves, imp, LOCAL_LI)
+    fd, fd_imp = first(det_curves, method, LOCAL_DETECTION), first(det_curves, imp, LOCAL_DETECTION)
+    gap = float(accuracy[method]["mean"] - accuracy[imp]["mean"])
+    return ProposalResult(proposal_verdict(as_local, fl, fl_imp, gap), answers, as_local, fl, fl_imp, fd, fd_imp,
+                          gap)
+
+
 __all__ = [
     "REPRODUCED", "PARTLY", "NOT_REPRODUCED", "UNDEFINED", "VERDICTS", "YES", "MEAN", "NO", "NA", "ANSWERS",
     "IMP", "ONESHOT", "RANDOM", "IMP_CLONE", "summarize", "compare_summaries", "compare", "verdict_from_parts",
@@ -369,5 +495,7 @@ __all__ = [
     "LOCALITY_COMPARISONS", "widths_where_detected", "locality_checks", "c3_locality_verdict", "c2_verdict",
     "LocalityResult", "locality", "GAUSSIAN_KURTOSIS", "KurtosisResult", "c3_kurtosis", "C4_JUST_IN_TIME",
     "C4_SOME_IN_TIME", "C4_RHO", "C4_EARLY", "C4_LATE_FROM", "c4_just_in_time", "FateTrend", "c4_fate_trend",
-    "c4_verdict", "C4Result", "c4",
+    "c4_verdict", "C4Result", "c4", "SUPPORTED", "PARTLY_SUPPORTED", "NOT_SUPPORTED", "LOCAL_LI", "LOCAL_DETECTION",
+    "ACCURACY_TOLERANCE", "first_round_at_least", "rounds_ahead", "peak", "at_least_as_local", "proposal_verdict",
+    "ProposalResult", "proposal",
 ]

@@ -118,15 +118,15 @@ for method in methods:
 det_c = analysis.curves(rows, "frac_detected")
 li_c = analysis.curves(rows, "li_mean")
 w_c = analysis.curves(rows, "sigma_x_mean")
-glue("cp_local_li", CP.LOCAL_LI, display=False)
-glue("cp_local_det", 100 * CP.LOCAL_DETECTION, display=False)
+glue("cp_local_li", verdicts.LOCAL_LI, display=False)
+glue("cp_local_det", 100 * verdicts.LOCAL_DETECTION, display=False)
 fig, axes = plt.subplots(2, 3, figsize=(12.6, 6.4))
 for row, clone in enumerate((False, True)):
     pick = lambda c: {k: v for k, v in c.items() if k.clone == clone}  # noqa: E731
     src = "clone" if clone else "data"
     plotting.metric_vs_sparsity(pick(det_c), "units with a detected peak", ax=axes[row, 0], hline=0.05,
                                 title=f"detection rate ({src})")
-    plotting.metric_vs_sparsity(pick(li_c), "locality index", ax=axes[row, 1], hline=CP.LOCAL_LI,
+    plotting.metric_vs_sparsity(pick(li_c), "locality index", ax=axes[row, 1], hline=verdicts.LOCAL_LI,
                                 title=f"locality index ({src})")
     plotting.metric_vs_sparsity(pick(w_c), r"RF width $\sigma_x$ (pixels)", ax=axes[row, 2],
                                 title=f"RF width, detected units ({src})")
@@ -225,8 +225,8 @@ for c in fs_li:
     glue(f"cp_rf_{c.slug}", fs_w[c]["mean"], display=False)
     glue(f"cp_acc_{c.slug}", 100 * fs_acc[c]["mean"], display=False)
     glue(f"cp_kurt_{c.slug}", fs_k[c]["mean"], display=False)
-    fl = CP.first_round_at_least(li_c[c]["values"], li_c[c]["rounds"], CP.LOCAL_LI)
-    fd = CP.first_round_at_least(det_c[c]["values"], det_c[c]["rounds"], CP.LOCAL_DETECTION)
+    fl = verdicts.first_round_at_least(li_c[c]["values"], li_c[c]["rounds"], verdicts.LOCAL_LI)
+    fd = verdicts.first_round_at_least(det_c[c]["values"], det_c[c]["rounds"], verdicts.LOCAL_DETECTION)
     glue(f"cp_first_li_{c.slug}", "never" if fl is None else f"{fl}", display=False)
     glue(f"cp_first_det_{c.slug}", "never" if fd is None else f"{fd}", display=False)
 for point in ("rewind", "θ(T)"):
@@ -265,13 +265,13 @@ def _rounds_text(rs):
 imp_li, imp_det, imp_acc = li_c[verdicts.IMP], det_c[verdicts.IMP], acc_c[verdicts.IMP]
 for m in proposed:
     c = Condition(m)
-    glue(f"cp_ahead_li_{c.slug}", _rounds_text(CP.rounds_ahead(li_c[c]["values"], imp_li["values"],
+    glue(f"cp_ahead_li_{c.slug}", _rounds_text(verdicts.rounds_ahead(li_c[c]["values"], imp_li["values"],
                                                                li_c[c]["rounds"])), display=False)
-    glue(f"cp_ahead_det_{c.slug}", _rounds_text(CP.rounds_ahead(det_c[c]["values"], imp_det["values"],
+    glue(f"cp_ahead_det_{c.slug}", _rounds_text(verdicts.rounds_ahead(det_c[c]["values"], imp_det["values"],
                                                                 det_c[c]["rounds"])), display=False)
-    glue(f"cp_behind_acc_{c.slug}", _rounds_text(CP.rounds_ahead(imp_acc["values"], acc_c[c]["values"],
+    glue(f"cp_behind_acc_{c.slug}", _rounds_text(verdicts.rounds_ahead(imp_acc["values"], acc_c[c]["values"],
                                                                  acc_c[c]["rounds"])), display=False)
-    pr, pv = CP.peak(li_c[c]["values"], li_c[c]["rounds"])
+    pr, pv = verdicts.peak(li_c[c]["values"], li_c[c]["rounds"])
     glue(f"cp_peak_round_{c.slug}", "none" if pr is None else f"{pr}", display=False)
     glue(f"cp_peak_li_{c.slug}", pv, display=False)
     at = np.flatnonzero(imp_li["rounds"] == pr)
@@ -291,7 +291,7 @@ for c in fs_mid["li_mean"]:
 results = {}
 for m in proposed:
     for clone in (False, True):
-        res = CP.proposal(Condition(m, clone), summaries, li_c, det_c, fs_acc, imp=Condition("imp", clone))
+        res = verdicts.proposal(Condition(m, clone), summaries, li_c, det_c, fs_acc, imp=Condition("imp", clone))
         results[Condition(m, clone)] = res
         glue(f"cp_verdict_{Condition(m, clone).slug}", res.verdict, display=False)
         glue(f"cp_gap_{Condition(m, clone).slug}", 100 * res.accuracy_gap, display=False)
@@ -301,7 +301,7 @@ for m in proposed:
 for c, res in results.items():
     ans = ", ".join(f"{k} {v}" for k, v in res.answers.items())
     print(f"{c.display} vs {'IMP (clone)' if c.clone else 'IMP'}: at least as local at round {last}: "
-          f"{_yn(res.as_local)} ({ans}); locality index >= {CP.LOCAL_LI}: {_r(res.first_local)} vs "
+          f"{_yn(res.as_local)} ({ans}); locality index >= {verdicts.LOCAL_LI}: {_r(res.first_local)} vs "
           f"{_r(res.first_local_imp)}; accuracy {100 * res.accuracy_gap:+.1f} points -> {res.verdict}")
 
 # %% [markdown]
@@ -361,7 +361,7 @@ for c, res in results.items():
 # every defined locality measure, at least on average over seeds), become local (locality index ≥
 # {glue:text}`cp_local_li:.1f`) in strictly fewer rounds, and lose at most one point of accuracy; *partly
 # supported* if it is at least as local or becomes local earlier; *not supported* otherwise
-# (`impkit.cavity_pruning.proposal_verdict`). Cavity pruning at the rewind point, the paper's proposal:
+# (`impkit.verdicts.proposal_verdict`). Cavity pruning at the rewind point, the paper's proposal:
 # **{glue:text}`cp_verdict_cavity`** (at least as local: {glue:text}`cp_aslocal_cavity`; accuracy
 # {glue:text}`cp_gap_cavity:+.1f` points against IMP). Scored at θ(T): **{glue:text}`cp_verdict_cavity-trained`**
 # (at least as local: {glue:text}`cp_aslocal_cavity-trained`; accuracy {glue:text}`cp_gap_cavity-trained:+.1f`

@@ -232,28 +232,28 @@ def test_cli_runs_the_method(toy_runs, capsys):
 # ------------------------------------------------------------------------------------------------
 def test_first_round_at_least():
     v = np.array([[1.0, 1.2, 1.6, 2.0], [1.0, 1.4, 1.3, np.nan]])
-    assert CP.first_round_at_least(v, [0, 1, 2, 3], 1.5) == 3  # round 2: mean 1.45; round 3: 2.0 (NaN left out)
-    assert CP.first_round_at_least(v, [0, 1, 2, 3], 1.25) == 1
-    assert CP.first_round_at_least(v, [0, 1, 2, 3], 5.0) is None
-    assert CP.first_round_at_least(np.full((2, 2), np.nan), [0, 1], 0.0) is None
+    assert V.first_round_at_least(v, [0, 1, 2, 3], 1.5) == 3  # round 2: mean 1.45; round 3: 2.0 (NaN left out)
+    assert V.first_round_at_least(v, [0, 1, 2, 3], 1.25) == 1
+    assert V.first_round_at_least(v, [0, 1, 2, 3], 5.0) is None
+    assert V.first_round_at_least(np.full((2, 2), np.nan), [0, 1], 0.0) is None
 
 
 def test_at_least_as_local():
-    assert CP.at_least_as_local({"a": V.YES, "b": V.MEAN, "c": V.NA}) is True
-    assert CP.at_least_as_local({"a": V.YES, "b": V.NO}) is False
-    assert CP.at_least_as_local({"a": V.NA}) is None
+    assert V.at_least_as_local({"a": V.YES, "b": V.MEAN, "c": V.NA}) is True
+    assert V.at_least_as_local({"a": V.YES, "b": V.NO}) is False
+    assert V.at_least_as_local({"a": V.NA}) is None
 
 
 def test_proposal_verdict():
-    assert CP.proposal_verdict(True, 3, 5, -0.005) == CP.SUPPORTED
-    assert CP.proposal_verdict(True, 3, None, 0.0) == CP.SUPPORTED  # IMP never becomes local
-    assert CP.proposal_verdict(True, 3, 5, -0.05) == CP.PARTLY_SUPPORTED  # costs accuracy
-    assert CP.proposal_verdict(True, 3, 5, float("nan")) == CP.PARTLY_SUPPORTED
-    assert CP.proposal_verdict(True, 5, 5, 0.0) == CP.PARTLY_SUPPORTED  # as local, not earlier
-    assert CP.proposal_verdict(False, 4, 5, 0.0) == CP.PARTLY_SUPPORTED  # earlier, less local at the end
-    assert CP.proposal_verdict(False, 6, 5, 0.0) == CP.NOT_SUPPORTED
-    assert CP.proposal_verdict(False, None, 5, 0.0) == CP.NOT_SUPPORTED
-    assert CP.proposal_verdict(None, None, None, 0.0) == V.UNDEFINED
+    assert V.proposal_verdict(True, 3, 5, -0.005) == V.SUPPORTED
+    assert V.proposal_verdict(True, 3, None, 0.0) == V.SUPPORTED  # IMP never becomes local
+    assert V.proposal_verdict(True, 3, 5, -0.05) == V.PARTLY_SUPPORTED  # costs accuracy
+    assert V.proposal_verdict(True, 3, 5, float("nan")) == V.PARTLY_SUPPORTED
+    assert V.proposal_verdict(True, 5, 5, 0.0) == V.PARTLY_SUPPORTED  # as local, not earlier
+    assert V.proposal_verdict(False, 4, 5, 0.0) == V.PARTLY_SUPPORTED  # earlier, less local at the end
+    assert V.proposal_verdict(False, 6, 5, 0.0) == V.NOT_SUPPORTED
+    assert V.proposal_verdict(False, None, 5, 0.0) == V.NOT_SUPPORTED
+    assert V.proposal_verdict(None, None, None, 0.0) == V.UNDEFINED
 
 
 def test_proposal_from_summaries():
@@ -268,11 +268,11 @@ def test_proposal_from_summaries():
     det = {imp: {"values": np.array([[0.0, 0.1, 0.3, 0.6]]), "rounds": rounds},
            cav: {"values": np.array([[0.0, 0.0, 0.1, 0.3]]), "rounds": rounds}}
     acc = {imp: {"mean": 0.9}, cav: {"mean": 0.85}}
-    res = CP.proposal(cav, summaries, li, det, acc)
+    res = V.proposal(cav, summaries, li, det, acc)
     assert res.answers == {"RF width": V.NA, "detection rate": V.NO, "locality index": V.MEAN}
     assert res.as_local is False and (res.first_local, res.first_local_imp) == (1, 2)
     assert (res.first_detected, res.first_detected_imp) == (3, 2)
-    assert res.accuracy_gap == pytest.approx(-0.05) and res.verdict == CP.PARTLY_SUPPORTED
+    assert res.accuracy_gap == pytest.approx(-0.05) and res.verdict == V.PARTLY_SUPPORTED
 
 
 # ------------------------------------------------------------------------------------------------
@@ -305,9 +305,9 @@ def test_reliability_is_perfect_on_identical_halves():
 def test_rounds_ahead_and_peak():
     a = np.array([[1.0, 2.0, 3.0, np.nan], [1.0, 2.2, 2.0, np.nan]])
     b = np.array([[1.0, 1.0, 2.6, 4.0]])
-    assert CP.rounds_ahead(a, b, [0, 1, 2, 3]) == [1]  # round 2: 2.5 < 2.6; round 3 undefined for a
-    assert CP.rounds_ahead(b, a, [0, 1, 2, 3]) == [2]
-    assert CP.peak(a, [0, 1, 2, 3]) == (2, 2.5)
-    assert CP.peak(np.array([[1.0, 3.0, 3.0]]), [4, 5, 6]) == (5, 3.0)
-    r, v = CP.peak(np.full((2, 3), np.nan), [0, 1, 2])
+    assert V.rounds_ahead(a, b, [0, 1, 2, 3]) == [1]  # round 2: 2.5 < 2.6; round 3 undefined for a
+    assert V.rounds_ahead(b, a, [0, 1, 2, 3]) == [2]
+    assert V.peak(a, [0, 1, 2, 3]) == (2, 2.5)
+    assert V.peak(np.array([[1.0, 3.0, 3.0]]), [4, 5, 6]) == (5, 3.0)
+    r, v = V.peak(np.full((2, 3), np.nan), [0, 1, 2])
     assert r is None and np.isnan(v)
