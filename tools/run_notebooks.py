@@ -113,11 +113,12 @@ def main(argv: list[str] | None = None) -> None:
         params[key] = _value(val)
     try:
         optional = smoke_parameters(args.preset) if args.smoke else None
-    except ValueError as err:  # impkit.config.ConfigError: no smoke pass for this preset
+    except ValueError as err:  # impkit.config.ConfigError (raised by impkit.presets): no smoke pass for this preset
         sys.exit(str(err))
     how = f"preset={args.preset}"
     if optional:
-        extra = [f"{k}={v}" for k, v in optional.items() if k != "overrides"]
+        # an explicit -p wins over the smoke pass's value: show what the notebooks really get
+        extra = [f"{k}={params.get(k, v)}" for k, v in optional.items() if k != "overrides"]
         how += f" (smoke pass: {' '.join(f'{k}={v}' for k, v in optional['overrides'].items())} {' '.join(extra)})"
     for src in args.notebooks:
         if not src.exists():
