@@ -12,6 +12,22 @@ so every pixel has mean 0 and variance exactly 1 ("exact normalisation"). g -> 0
 large g approaches sign(z) (kurtosis -> 1). The exact Gaussian twin (``gaussian=True``) has the NLGP's
 covariance K = (2 / (pi gamma)) arcsin(g^2 C / (1 + g^2)) and nothing else.
 
+The expanding non-linearity (``nonlinearity="power"``, exponent ``p``). The saturating erf makes the pixels
+*sub*-Gaussian (kurtosis < 3), whereas natural images are heavy-tailed. The signed power
+
+    x = sign(z) |z|^p / sqrt(m_p),       m_p = E|z|^(2p) = 2^p Gamma(p + 1/2) / sqrt(pi),
+
+is the same latent field pushed through an odd non-linearity that *expands* large values for p > 1: pixel
+kurtosis Gamma(2p + 1/2) sqrt(pi) / Gamma(p + 1/2)^2 (3 at p = 1, the Gaussian; 5.9 at p = 1.5; 11.7 at p = 2;
+46 at p = 3), mean 0, variance exactly 1. Its exact twin has covariance K = k_p(C) entrywise, where for a pair of
+standard normals of correlation rho = cos(phi), writing the pair in polar coordinates,
+
+    k_p(rho) = Gamma(p + 1) / (sqrt(pi) Gamma(p + 1/2)) * int_{-pi/2}^{pi/2} cos(t)^p s_p(cos(t - phi)) dt,
+
+with s_p(a) = sign(a) |a|^p (:func:`power_covariance`; k_1(rho) = rho, k_p(1) = 1). K is PSD by the same
+argument as for the erf: k_p has a power series in rho with non-negative coefficients (the squared Hermite
+coefficients of the odd function s_p), so K is a non-negative combination of Schur powers of C.
+
 The kernel. c is the squared-exponential kernel exp(-d^2/xi^2) wrapped around the torus: the sum over all
 periodic images k, truncated where the omitted terms are below float64 precision relative to c(0). It is
 normalised by its value at d = 0 (the denominator above, 1 + 2 exp(-L^2/xi^2) + ...), so C has unit diagonal;
@@ -32,7 +48,8 @@ decayed below float64 resolution); those are set to 0 before the square root, wh
 covariance by ~1e-15. ``analytic_covariance`` returns C (or K) itself, which is what is sampled.
 
 Options: ``dim`` (1 or 2; default 2), ``L`` (side; default 28), ``xi0``, ``xi1`` (default 1.0 and 3.0),
-``g`` (default 3.0), ``n_train`` (default 10000), ``n_test`` (default 2000), ``gaussian`` (the twin;
+``nonlinearity`` ("erf", the default, or "power"), ``g`` (erf gain; default 3.0; not used by "power"), ``p`` (the
+power's exponent; default 2.0; not used by "erf"), ``n_train`` (default 10000), ``n_test`` (default 2000), ``gaussian`` (the twin;
 default False), ``device`` (default: cuda if available), ``batch_size`` (rows per FFT batch).
 Classes are balanced (first half class 0, second half class 1, then shuffled). Train and test use
 independent streams derived from (seed, split). Data are float32, already normalised (shift None, scale 1).
@@ -50,14 +67,60 @@ from impkit.device import resolve_device
 from impkit.seeding import derive_seed
 from impkit.data.base import Dataset
 
-OPTIONS = ("dim", "L", "xi0", "xi1", "g", "n_train", "n_test", "gaussian", "device", "batch_size")
-DEFAULTS = {"dim": 2, "L": 28, "xi0": 1.0, "xi1": 3.0, "g": 3.0, "n_train": 10000, "n_test": 2000,
-            "gaussian": False, "device": None, "batch_size": 4096}
+OPTIONS = ("dim", "L", "xi0", "xi1", "nonlinearity", "g", "p", "n_train", "n_test", "gaussian", "device",
+           "batch_size")
+DEFAULTS = {"dim": 2, "L": 28, "xi0": 1.0, "xi1": 3.0, "nonlinearity": "erf", "g": 3.0, "p": 2.0, "n_train": 10000,
+            "n_test": 2000, "gaussian": False, "device": None, "batch_size": 4096}
+NONLINEARITIES = ("erf", "power")
+_QUAD_NODES = 256  # Gauss-Legendre nodes per smooth piece of the k_p integral: error < 1e-10 for p >= 1
 
 
 def gamma(g: float) -> float:
     """Var[erf(g z / sqrt 2)] for z ~ N(0, 1): (2/pi) arcsin(g^2 / (1 + g^2))."""
     return (2 / math.pi) * math.asin(g * g / (1 + g * g))
+
+
+def power_moment(p: float) -> float:
+    """m_p = E|z|^(2p) for z ~ N(0, 1): 2^p Gamma(p + 1/2) / sqrt(pi) (the signed power's normaliser)."""
+    return math.exp(p * math.log(2.0) + math.lgamma(p + 0.5)) / math.sqrt(math.pi)
+
+
+def pixel_kurtosis(nonlinearity: str = "erf", g: float = 3.0, p: float = 2.0) -> float:
+    """E[x^4] of one (unit-variance) pixel: 3 is Gaussian, < 3 sub-Gaussian (erf), > 3 heavy-tailed (power p > 1).
+
+    Power: Gamma(2p + 1/2) sqrt(pi) / Gamma(p + 1/2)^2 in closed form. Erf: E[erf(g z/sqrt 2)^4] / gamma(g)^2 by
+    Gauss-Hermite quadrature (the integrand is smooth).
+    """
+    if nonlinearity == "power":
+        return math.exp(math.lgamma(2 * p + 0.5) - 2 * math.lgamma(p + 0.5)) * math.sqrt(math.pi)
+    if nonlinearity != "erf":
+        raise ValueError(f"nlgp: nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
+    from scipy.special import erf
+
+    z, w = np.polynomial.hermite_e.hermegauss(200)
+    return float((w * erf(g * z / math.sqrt(2)) ** 4).sum() / math.sqrt(2 * math.pi)) / gamma(g) ** 2
+
+
+def power_covariance(rho: np.ndarray, p: float, nodes: int = _QUAD_NODES) -> np.ndarray:
+    """k_p(rho) = E[s_p(u) s_p(v)] / m_p for standard normals u, v of correlation ``rho`` (any shape, in [-1, 1]).
+
+    The polar-coordinate integral of the module docstring, split at the kink t0 = phi - pi/2 of s_p(cos(t - phi))
+    so that each piece is smooth inside and Gauss-Legendre converges fast (the |cos|^p endpoint behaviour costs
+    only an algebraic rate: ~nodes^-(2p+2)).
+    """
+    r = np.clip(np.asarray(rho, dtype=np.float64), -1.0, 1.0)
+    phi = np.arccos(r)[..., None]
+    x, w = np.polynomial.legendre.leggauss(nodes)
+    lo, hi = -math.pi / 2, math.pi / 2
+    t0 = phi - math.pi / 2
+    total = np.zeros(r.shape)
+    for a, b in ((lo, t0), (t0, hi)):
+        half = (b - a) / 2
+        t = (a + b) / 2 + half * x
+        c2 = np.cos(t - phi)
+        f = np.abs(np.cos(t)) ** p * np.sign(c2) * np.abs(c2) ** p
+        total += (f * w).sum(-1) * half[..., 0]  # half: (..., 1), both pieces end at the array t0
+    return math.exp(math.lgamma(p + 1) - math.lgamma(p + 0.5)) / math.sqrt(math.pi) * total
 
 
 def wrapped_kernel_1d(L: int, xi: float) -> np.ndarray:
@@ -73,24 +136,30 @@ def wrapped_kernel_1d(L: int, xi: float) -> np.ndarray:
     return row / np.exp(-((k[:, 0] * L) ** 2) / (xi * xi)).sum()
 
 
-def kernel_row(dim: int, L: int, xi: float, g: float | None = None) -> np.ndarray:
+def kernel_row(dim: int, L: int, xi: float, g: float | None = None, nonlinearity: str = "erf",
+               p: float = 2.0) -> np.ndarray:
     """First row of the latent kernel C (g None) or of the twin kernel K, shaped (L,) or (L, L), float64.
 
     Entry [d] (1-D) or [dy, dx] (2-D) is the covariance of two pixels at periodic displacement d; C is the wrapped
-    kernel of :func:`wrapped_kernel_1d` (2-D: its outer product), K = (2/(pi gamma(g))) arcsin(g^2 C/(1+g^2)).
-    Both have value 1 at displacement 0.
+    kernel of :func:`wrapped_kernel_1d` (2-D: its outer product). K is the pixels' covariance: for the erf,
+    (2/(pi gamma(g))) arcsin(g^2 C/(1+g^2)); for the power, k_p(C) (:func:`power_covariance`; ``g`` is then only
+    the switch "twin or latent", its value unused). Both have value 1 at displacement 0.
     """
     k1 = wrapped_kernel_1d(L, xi)
     c = k1 if dim == 1 else np.outer(k1, k1)
     if g is not None:
+        if nonlinearity == "power":
+            return power_covariance(c, p)
         c = (2 / (math.pi * gamma(g))) * np.arcsin(g * g * c / (1 + g * g))
     return c
 
 
-def analytic_covariance(dim: int = 2, L: int = 28, xi: float = 1.0, g: float | None = None) -> np.ndarray:
+def analytic_covariance(dim: int = 2, L: int = 28, xi: float = 1.0, g: float | None = None,
+                        nonlinearity: str = "erf", p: float = 2.0) -> np.ndarray:
     """The (D, D) covariance sampled, D = L (1-D) or L*L (2-D, row-major pixels): of the NLGP's pixels if ``g`` is
-    given (= the twin's kernel K), else of the latent field z (the wrapped kernel C)."""
-    row = kernel_row(dim, L, xi, g)
+    given (= the twin's kernel K; for ``nonlinearity="power"`` of exponent ``p``), else of the latent field z (the
+    wrapped kernel C)."""
+    row = kernel_row(dim, L, xi, g, nonlinearity, p)
     if dim == 1:
         idx = (np.arange(L)[None, :] - np.arange(L)[:, None]) % L
         return row[idx]
@@ -121,11 +190,13 @@ def load_nlgp(root=None, split: str = "train", seed: int = 0, **options) -> Data
     check_options("nlgp", options, OPTIONS)
     check_split(split)
     o = {**DEFAULTS, **options}
-    dim, L, g = int(o["dim"]), int(o["L"]), float(o["g"])
+    dim, L, g, p, nonlin = int(o["dim"]), int(o["L"]), float(o["g"]), float(o["p"]), o["nonlinearity"]
     if dim not in (1, 2):
         raise ValueError(f"nlgp: dim must be 1 or 2, got {dim}")
-    if L < 2 or g <= 0 or o["xi0"] <= 0 or o["xi1"] <= 0:
-        raise ValueError("nlgp: need L >= 2, g > 0, xi0 > 0, xi1 > 0")
+    if nonlin not in NONLINEARITIES:
+        raise ValueError(f"nlgp: nonlinearity must be one of {', '.join(NONLINEARITIES)}, got {nonlin!r}")
+    if L < 2 or g <= 0 or p <= 0 or o["xi0"] <= 0 or o["xi1"] <= 0:
+        raise ValueError("nlgp: need L >= 2, g > 0, p > 0, xi0 > 0, xi1 > 0")
     n = int(o["n_train" if split == "train" else "n_test"])
     dev = resolve_device(o["device"], setting="data.options.device")
     gen = generator(derive_seed(seed, "nlgp", split), dev)
@@ -133,9 +204,13 @@ def load_nlgp(root=None, split: str = "train", seed: int = 0, **options) -> Data
     parts = []
     for k, xi in enumerate((float(o["xi0"]), float(o["xi1"]))):
         if o["gaussian"]:
-            parts.append(_sample(sizes[k], dim, L, kernel_row(dim, L, xi, g), gen, dev, int(o["batch_size"])))
+            row = kernel_row(dim, L, xi, g, nonlin, p)
+            parts.append(_sample(sizes[k], dim, L, row, gen, dev, int(o["batch_size"])))
+            continue
+        z = _sample(sizes[k], dim, L, kernel_row(dim, L, xi), gen, dev, int(o["batch_size"]))
+        if nonlin == "power":
+            parts.append(torch.sign(z) * z.abs().pow(p) / math.sqrt(power_moment(p)))
         else:
-            z = _sample(sizes[k], dim, L, kernel_row(dim, L, xi), gen, dev, int(o["batch_size"]))
             parts.append(torch.erf(z * (g / math.sqrt(2))) / math.sqrt(gamma(g)))
     x = torch.cat(parts)
     y = torch.cat([torch.full((s,), k, dtype=torch.int64, device=dev) for k, s in enumerate(sizes)])
@@ -147,7 +222,8 @@ def load_nlgp(root=None, split: str = "train", seed: int = 0, **options) -> Data
         x=x, y=y, image_shape=shape, num_classes=2, name=name, shift=None, scale=1.0,
         info={"provenance": "generated: non-linear Gaussian process of Ingrosso & Goldt (PNAS 2022)",
               "licence": "synthetic data, no licence needed",
-              "normalisation": "exact: every pixel has mean 0 and variance 1 (erf(g z/sqrt2)/sqrt(gamma(g)))"
+              "normalisation": "exact: every pixel has mean 0 and variance 1 ("
+              + ("sign(z)|z|^p/sqrt(E|z|^2p))" if nonlin == "power" else "erf(g z/sqrt2)/sqrt(gamma(g)))")
               + ("; Gaussian twin with the NLGP's covariance" if o["gaussian"] else ""),
               "options": {k: o[k] for k in OPTIONS if k != "device"}, "seed": seed, "split": split},
     )

@@ -183,3 +183,77 @@ def test_bad_options():
         data.load("nlgp", xi=2.0)
     with pytest.raises(ValueError, match="dim must be 1 or 2"):
         data.load("nlgp", dim=3, device="cpu")
+
+
+# ------------------------------------------------------------------------------------------------
+# the expanding non-linearity: x = sign(z)|z|^p / sqrt(E|z|^2p), heavy-tailed for p > 1
+# ------------------------------------------------------------------------------------------------
+def direct_power_cov(rho, p):
+    """E[s_p(u) s_p(v)] / E|u|^2p by scipy's adaptive 2-D quadrature in the whitened variables (no polar trick)."""
+    from scipy import integrate
+
+    s = math.sqrt(1 - rho * rho)
+    sp = lambda a: math.copysign(abs(a) ** p, a)  # noqa: E731
+    f = lambda v, u: sp(u) * sp(rho * u + s * v) * math.exp(-(u * u + v * v) / 2) / (2 * math.pi)  # noqa: E731
+    val = sum(integrate.dblquad(f, a, b, -12, 12, epsabs=1e-11)[0] for a, b in ((-12, 0), (0, 12)))
+    return val / nlgp.power_moment(p)
+
+
+def test_power_covariance_closed_forms():
+    rho = np.linspace(-1, 1, 21)
+    np.testing.assert_allclose(nlgp.power_covariance(rho, 1.0), rho, rtol=0, atol=1e-13)  # p = 1: Gaussian
+    # p = 3: E[u^3 v^3] = 9 rho + 6 rho^3 (Wick), E[u^6] = 15
+    np.testing.assert_allclose(nlgp.power_covariance(rho, 3.0), (9 * rho + 6 * rho**3) / 15, rtol=0, atol=1e-12)
+    for p in (0.5, 1.5, 2.0, 3.0):
+        assert nlgp.power_covariance(np.array(1.0), p) == pytest.approx(1.0, abs=1e-9)
+        assert nlgp.power_covariance(np.array(0.0), p) == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("p,rho", [(1.5, 0.3), (2.0, 0.8), (2.0, -0.45), (2.5, 0.95)])
+def test_power_covariance_against_direct_quadrature(p, rho):
+    assert nlgp.power_covariance(np.array(rho), p) == pytest.approx(direct_power_cov(rho, p), abs=1e-7)
+
+
+def test_power_pixel_kurtosis_closed_form():
+    from scipy import integrate
+
+    for p in (1.0, 1.5, 2.0, 3.0):
+        m4 = 2 * integrate.quad(lambda z: z ** (4 * p) * math.exp(-z * z / 2), 0, 40)[0] / math.sqrt(2 * math.pi)
+        assert nlgp.pixel_kurtosis("power", p=p) == pytest.approx(m4 / nlgp.power_moment(p) ** 2, rel=1e-9)
+    assert nlgp.pixel_kurtosis("power", p=1.0) == pytest.approx(3.0)
+    assert nlgp.pixel_kurtosis("power", p=2.0) == pytest.approx(35 / 3)  # 105 / 9
+    assert nlgp.pixel_kurtosis("erf", g=10.0) == pytest.approx(theory_fourth_moment(10.0), rel=1e-9)
+
+
+@pytest.mark.parametrize("dim,L", [(1, 12), (2, 8)])
+def test_power_twin_kernel_is_psd(dim, L):
+    for p in (1.5, 2.0, 3.0):
+        ev = np.linalg.eigvalsh(nlgp.analytic_covariance(dim, L, L / 2, g=1.0, nonlinearity="power", p=p))
+        assert ev.min() >= -1e-10 * ev.max(), (p, ev.min())
+
+
+@pytest.mark.parametrize("gaussian", [False, True])
+def test_power_samples_match_theory(gaussian):
+    # heavy tails need many samples for the fourth-moment SE; 2-D L=6 keeps it cheap
+    p, xis = 2.0, (1.0, 2.0)
+    ds = data.load("nlgp", dim=2, L=6, xi0=xis[0], xi1=xis[1], nonlinearity="power", p=p, n_train=40000,
+                   gaussian=gaussian, device="cpu", seed=7)
+    x, y = ds.x.double().numpy(), ds.y.numpy()
+    assert abs((y == 0).sum() - (y == 1).sum()) <= 1  # classes balanced
+    for k, xi in enumerate(xis):
+        target = nlgp.analytic_covariance(2, 6, xi, g=1.0, nonlinearity="power", p=p)
+        z, _, _ = cov_z(x[y == k], target)
+        assert np.abs(z).max() < bonferroni(z.size), (k, np.abs(z).max())
+    m4 = (x**4).mean(0)
+    se = ((x**4).std(0, ddof=1) / math.sqrt(len(x))).max()
+    theory = 3.0 if gaussian else nlgp.pixel_kurtosis("power", p=p)
+    assert abs(m4.mean() - theory) < 5 * se, (m4.mean(), theory, se)
+    if not gaussian:
+        assert m4.mean() > 3 + 5 * se  # clearly heavy-tailed (se: the largest per-pixel SE, conservative)
+
+
+def test_power_options_are_checked():
+    with pytest.raises(ValueError, match="nonlinearity must be one of erf, power"):
+        data.load("nlgp", nonlinearity="tanh", device="cpu")
+    with pytest.raises(ValueError, match="p > 0"):
+        data.load("nlgp", nonlinearity="power", p=0.0, device="cpu")
