@@ -1,0 +1,391 @@
+"""The scale study: how each claim's effect grows from the embedded default towards the paper's setting.
+
+A :class:`Rung` is one experiment of the ladder: a *task* (the default NLGP, the heavy-tailed NLGP with an
+expanding non-linearity, photo patches) on the ``default`` preset with one or more *factors* changed (input side,
+hidden width, steps per round, training-set size, or several together). :func:`measure` trains or reuses IMP,
+one-shot and random on the task's data and on its Gaussian clone and reduces the runs to a :func:`summary`: per
+condition, seed and round the locality measures, first-layer preactivation kurtosis and test accuracy; the
+last-round effect sizes behind each verdict (:func:`effects`); and the verdicts of C2, C3 (locality and kurtosis)
+and C4 (cavity scores) computed by :mod:`impkit.verdicts`, exactly as the claim pages compute them.
+
+Rungs marked ``recorded`` are too long for ``make book`` on two CPU cores. They are run once with
+
+    python -m impkit.scale record RUNG [RUNG ...] [--seeds 0 1] [--root runs] [--out book/recorded/scale]
+
+which writes ``<out>/<rung slug>.json``: the summary plus its provenance (command, impkit commit, device, torch
+version, date, wall time). Nothing else writes those files; the book reads them with :func:`load_recorded` and
+labels them as recorded. ``python -m impkit.scale list`` prints the ladder.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+FORMAT = "impkit.scale/1"
+PRESET = "default"
+RECORDED_DIR = Path(__file__).resolve().parent.parent / "book" / "recorded" / "scale"
+METHODS = ("imp", "oneshot", "random")
+# per-round measures stored for every condition, seed and round (row keys of impkit.analysis)
+MEASURES = {"detection": "frac_detected", "li": "li_mean", "width": "sigma_x_mean", "accuracy": "test_acc",
+            "kurtosis": "kurt_class", "kurtosis_all": "kurt_all"}
+CAVITY_INPUTS = 5000  # inputs for the C4 cavity scores of each IMP run (the claim page uses 20,000)
+
+# The three tasks, each a dataset plus overrides of the default preset.
+TASKS: dict[str, tuple[str, dict]] = {
+    "nlgp": ("nlgp", {}),  # the default task: 2-D NLGP, classes xi = 2 vs 3 px, erf gain 10 (sub-Gaussian pixels)
+    "heavy": ("nlgp", {"data.options.nonlinearity": "power", "data.options.p": 2.0}),  # same field, x = sign(z) z^2
+    "photos": ("photos", {"data.options.size": 24}),  # grey photo patches, which of the bundled scenes
+}
+TASK_LABELS = {"nlgp": "NLGP (erf, g = 10)", "heavy": "heavy-tailed NLGP (signed square)",
+               "photos": "photo patches"}
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One experiment of the ladder: ``task`` with ``overrides`` on the default preset.
+
+    ``factor`` names what was changed ("baseline", "side", "width", "steps", "data", "all"), ``level`` its value
+    in words; ``scale`` orders rungs of one factor (the x coordinate of the figures: e.g. the side in pixels, the
+    hidden width, steps per round, training rows); ``recorded``: too long for ``make book``, committed as a
+    summary. ``slug`` names its file.
+    """
+
+    slug: str
+    task: str
+    factor: str
+    level: str
+    scale: float
+    overrides: dict = field(default_factory=dict)
+    recorded: bool = False
+
+    @property
+    def dataset(self) -> str:
+        return TASKS[self.task][0]
+
+    @property
+    def all_overrides(self) -> dict:
+        """The task's overrides updated with the rung's own (a rung's setting wins)."""
+        return {**TASKS[self.task][1], **self.overrides}
+
+    @property
+    def name(self) -> str:
+        return f"{TASK_LABELS[self.task]} · {self.level}"
+
+
+def _ladder() -> list[Rung]:
+    # Levels along each factor. The baseline is the default preset (24 x 24 inputs, 128 hidden units, 2,000 steps
+    # per round, 20,000 training rows); the paper has 32 x 32 x 3 inputs, 1024 + 1024 hidden units, 40,000 steps
+    # and 1.28 M rows. "data" = steps x batch rows (80,000 at 2,000 steps): no row is needed twice in a round.
+    R = Rung
+    out = [
+        R("nlgp-base", "nlgp", "baseline", "default (24², 128 units, 2k steps, 20k rows)", 1.0),
+        R("nlgp-side16", "nlgp", "side", "16×16 inputs", 16, {"data.options.L": 16}),
+        R("nlgp-side32", "nlgp", "side", "32×32 inputs", 32, {"data.options.L": 32}, recorded=True),
+        R("nlgp-width512", "nlgp", "width", "512 hidden units", 512, {"model.hidden": [512]}, recorded=True),
+        R("nlgp-steps8k", "nlgp", "steps", "8,000 steps per round", 8000,
+          {"train.steps": 8000, "train.t_rewind": 800, "train.eval_every": 2000, "train.checkpoint_every": 4000},
+          recorded=True),
+        R("nlgp-data80k", "nlgp", "data", "80,000 training rows", 80000, {"data.options.n_train": 80000},
+          recorded=True),
+        R("nlgp-all", "nlgp", "all", "32², 256 units, 6k steps, 240k rows", 4.0,
+          {"data.options.L": 32, "model.hidden": [256], "train.steps": 6000, "train.t_rewind": 600,
+           "train.eval_every": 2000, "train.checkpoint_every": 3000, "data.options.n_train": 240000},
+          recorded=True),
+        R("heavy-base", "heavy", "baseline", "default sizes", 1.0),
+        R("heavy-steps8k", "heavy", "steps", "8,000 steps per round", 8000,
+          {"train.steps": 8000, "train.t_rewind": 800, "train.eval_every": 2000, "train.checkpoint_every": 4000},
+          recorded=True),
+        R("heavy-side32", "heavy", "side", "32×32 inputs", 32, {"data.options.L": 32}, recorded=True),
+        R("photos-base", "photos", "baseline", "24×24 grey patches", 1.0, recorded=True),
+        R("photos-rgb32", "photos", "side", "32×32 RGB patches", 32,
+          {"data.options.size": 32, "data.options.color": "rgb"}, recorded=True),
+    ]
+    return out
+
+
+LADDER: list[Rung] = _ladder()
+
+
+def rung(slug: str) -> Rung:
+    """The rung named ``slug``; ValueError listing the known ones."""
+    for r in LADDER:
+        if r.slug == slug:
+            return r
+    raise ValueError(f"unknown rung {slug!r}; known: {', '.join(r.slug for r in LADDER)}")
+
+
+# ------------------------------------------------------------------------------------------------
+# measuring a rung
+# ------------------------------------------------------------------------------------------------
+def configs(r: Rung, seeds: Sequence[int], preset: str = PRESET, extra: dict | None = None) -> list:
+    """The run configs of rung ``r``: every method of :data:`METHODS` on the data and its clone, per seed."""
+    from impkit.presets import make_config
+
+    ov = {**r.all_overrides, **(extra or {})}
+    return [make_config(preset, d, m, s, ov) for d in (r.dataset, r.dataset + "-clone") for m in METHODS
+            for s in seeds]
+
+
+def _cond_key(cond) -> str:
+    return cond.slug  # "imp", "oneshot", "random", "imp_clone", ...
+
+
+def summary(runs: Sequence, cavity_inputs: int = CAVITY_INPUTS, device=None) -> dict:
+    """Reduce the runs of one rung (all methods, data and clone, any seeds) to a JSON-able summary.
+
+    ``curves``: condition slug -> {"rounds": (R,), "sparsity": (R,), measure: (seeds, R) per :data:`MEASURES`};
+    ``final``: measure -> condition slug -> {"mean", "min", "max", "n"} at the last round (RF widths undefined where
+    the detection rate is at most :data:`impkit.verdicts.MIN_DETECTION_RATE`, as on the RF page); ``effects``
+    (:func:`effects`); ``verdicts``: claim -> verdict; ``c4``: hits/total of the just-in-time test.
+    """
+    from impkit import analysis, verdicts
+
+    runs = list(runs)
+    loc = analysis.rf_width_rows(runs)
+    acc = analysis.accuracy_rows(runs)
+    kurt = analysis.kurtosis_rows(runs, device=device)
+    rows = {"detection": loc, "li": loc, "width": loc, "accuracy": acc, "kurtosis": kurt, "kurtosis_all": kurt}
+    curves: dict[str, dict] = {}
+    for m, key in MEASURES.items():
+        for cond, c in analysis.curves(rows[m], key).items():
+            d = curves.setdefault(_cond_key(cond), {"rounds": c["rounds"].tolist(),
+                                                     "sparsity": c["sparsity"].tolist()})
+            d[m] = c["values"].tolist()
+    fs_det = analysis.final_summary(loc, "frac_detected")
+    fs_li = analysis.final_summary(loc, "li_mean")
+    fs_w = verdicts.widths_where_detected(analysis.final_summary(loc, "sigma_x_mean"), fs_det)
+    fs_acc = analysis.final_summary(acc, "test_acc")
+    fs_k = analysis.final_summary(kurt, "kurt_class")
+    loc_res = verdicts.locality({"RF width": fs_w, "detection rate": fs_det, "locality index": fs_li})
+    kc = analysis.curves(kurt, "kurt_class")
+    kres = verdicts.c3_kurtosis(kc[verdicts.IMP]["values"], kc[verdicts.ONESHOT]["values"])
+    c4 = _c4(runs, cavity_inputs, device)
+    final = {name: {_cond_key(k): dict(v) for k, v in fs.items()}
+             for name, fs in (("detection", fs_det), ("li", fs_li), ("width", fs_w), ("accuracy", fs_acc),
+                              ("kurtosis", fs_k))}
+    out = {
+        "curves": curves, "final": final,
+        "verdicts": {"C2": loc_res.c2_verdict, "C3 locality": loc_res.c3_verdict, "C3 kurtosis": kres.verdict,
+                     "C4": c4["verdict"]},
+        "c4": c4,
+        "kurtosis_gap": kres.gap.tolist(),
+        "sparsity": float(fs_det[verdicts.IMP]["sparsity"]),
+        "image_shape": list(analysis.image_shape(runs[0])),
+        "seeds": sorted({r.seed for r in runs}),
+    }
+    out["effects"] = effects(out)
+    return out
+
+
+def _c4(runs: Sequence, n_inputs: int, device) -> dict:
+    """C4 on the IMP runs on the data, as notebook 06 computes it (cavity scores on ``n_inputs`` rows)."""
+    from impkit import analysis, verdicts
+
+    imp = [r for r in runs if r.method == "imp" and not r.dataset.endswith("-clone")]
+    if not imp:
+        return {"verdict": verdicts.UNDEFINED, "hits": 0, "total": 0}
+    res = [analysis.cavity_analysis(r, n_inputs=n_inputs, device=device) for r in imp]
+    fates = res[0]["fate0"]["fate"]
+    m0 = np.array([x["fate0"]["mean"] for x in res])
+    fpos = np.array([x["fate0"]["frac_pos"] for x in res])
+    stack = np.array([x["over_rounds"]["mean"] for x in res])
+    n_ok = np.isfinite(stack).sum(0)
+    over = np.where(n_ok > 0, np.nansum(stack, 0) / np.maximum(n_ok, 1), np.nan)
+    c4 = verdicts.c4(fates, m0.mean(0), fpos.mean(0), over, res[0]["over_rounds"]["fate"], res[0]["never"])
+    return {"verdict": c4.verdict, "hits": int(c4.hits), "total": int(c4.total),
+            "early": float(c4.trend.early), "late": float(c4.trend.late), "rho": float(c4.trend.rho_sign)}
+
+
+def _mean(final: dict, measure: str, cond: str) -> float:
+    return float(final.get(measure, {}).get(cond, {}).get("mean", float("nan")))
+
+
+def effects(s: dict) -> dict[str, float]:
+    """The last-round effect sizes behind the verdicts, as differences of means over seeds:
+
+    ``det_imp_random``, ``det_imp_oneshot``, ``det_data_clone`` (detection rate, fractions of units);
+    ``li_imp_random``, ``li_imp_oneshot``, ``li_data_clone`` (locality index, 1 = random);
+    ``width_oneshot_imp``, ``width_clone_imp`` (RF width in pixels: positive = IMP narrower; NaN where undefined);
+    ``kurt_imp_change`` (IMP's preactivation kurtosis at the last round minus at round 0), ``kurt_imp_oneshot``
+    (IMP's minus one-shot's at the last round), ``kurt_gap`` (:func:`impkit.verdicts.c3_kurtosis` gap at the last
+    round: |kurt_IMP − 3| − |kurt_one-shot − 3|); ``acc_imp``, ``acc_dense`` (test accuracy, last round and round
+    0); ``c4_hits`` (share of fate groups scored positive just before removal).
+    """
+    f = s["final"]
+    m = lambda measure, cond: _mean(f, measure, cond)  # noqa: E731
+    k = s["curves"].get("imp", {}).get("kurtosis")
+    k0 = float(np.nanmean(np.asarray(k, float)[:, 0])) if k else float("nan")
+    a = s["curves"].get("imp", {}).get("accuracy")
+    a0 = float(np.nanmean(np.asarray(a, float)[:, 0])) if a else float("nan")
+    c4 = s.get("c4", {})
+    return {
+        "det_imp_random": m("detection", "imp") - m("detection", "random"),
+        "det_imp_oneshot": m("detection", "imp") - m("detection", "oneshot"),
+        "det_data_clone": m("detection", "imp") - m("detection", "imp_clone"),
+        "li_imp_random": m("li", "imp") - m("li", "random"),
+        "li_imp_oneshot": m("li", "imp") - m("li", "oneshot"),
+        "li_data_clone": m("li", "imp") - m("li", "imp_clone"),
+        "width_oneshot_imp": m("width", "oneshot") - m("width", "imp"),
+        "width_clone_imp": m("width", "imp_clone") - m("width", "imp"),
+        "kurt_imp_change": m("kurtosis", "imp") - k0,
+        "kurt_imp_oneshot": m("kurtosis", "imp") - m("kurtosis", "oneshot"),
+        "kurt_gap": float(s["kurtosis_gap"][-1]) if s.get("kurtosis_gap") else float("nan"),
+        "acc_imp": m("accuracy", "imp"), "acc_dense": a0,
+        "c4_hits": c4["hits"] / c4["total"] if c4.get("total") else float("nan"),
+    }
+
+
+def measure(r: Rung, seeds: Sequence[int] = (0, 1), root: str | Path = "runs", device: str = "auto",
+            preset: str = PRESET, extra: dict | None = None, progress: bool = False,
+            cavity_inputs: int = CAVITY_INPUTS) -> dict:
+    """Train (missing rounds only) and summarise rung ``r``: ``{"rung": ..., "preset", "overrides", "shape",
+    "minutes", **summary(...)}``. ``extra``: further dotted overrides (e.g. the smoke pass's few steps)."""
+    from impkit.runs import train_configs
+    from impkit.sweep import training_minutes
+
+    cfgs = configs(r, seeds, preset, extra)
+    runs = train_configs(cfgs, root=root, device=device, progress=progress)
+    dev = None if device == "auto" else device
+    s = summary(runs, cavity_inputs=cavity_inputs, device=dev)
+    shapes = [tuple(m.shape) for m in runs[0].mask(0)]  # (out, in) per layer
+    return {"format": FORMAT, "rung": asdict(r), "name": r.name, "preset": preset,
+            "overrides": {**r.all_overrides, **(extra or {})},
+            "network": [shapes[0][1], *[o for o, _ in shapes]], "steps": cfgs[0].train.steps, "n_train": int(runs[0].load_data("train").x.shape[0]),
+            "minutes": training_minutes(runs), **s}
+
+
+# ------------------------------------------------------------------------------------------------
+# recorded summaries
+# ------------------------------------------------------------------------------------------------
+def provenance(command: Sequence[str], wall_s: float, device: str) -> dict:
+    """Where a recorded summary came from: the command, impkit's git commit (``+dirty`` if the tree had changes),
+    device, torch version, host platform, UTC date and wall time."""
+    import torch
+
+    here = Path(__file__).resolve().parent.parent
+
+    def git(*a: str) -> str:
+        try:
+            return subprocess.run(["git", *a], cwd=here, capture_output=True, text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return ""
+
+    commit = git("rev-parse", "--short=12", "HEAD") or "unknown"
+    if git("status", "--porcelain", "--untracked-files=no", "--", "impkit"):
+        commit += "+dirty"
+    return {"command": " ".join(command), "commit": commit, "device": device, "torch": torch.__version__,
+            "platform": platform.platform(), "cpu_threads": torch.get_num_threads(),
+            "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "wall_s": round(wall_s, 1)}
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, (np.floating, float)):
+        return None if not np.isfinite(x) else float(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+def write_summary(s: dict, path: str | Path) -> Path:
+    """Write summary ``s`` as JSON (NaN -> null) atomically to ``path``."""
+    from impkit.store import atomic_write_bytes
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, (json.dumps(_jsonable(s), indent=1, sort_keys=True) + "\n").encode())
+    return path
+
+
+def _nan(x):
+    if isinstance(x, dict):
+        return {k: _nan(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_nan(v) for v in x]
+    return float("nan") if x is None else x
+
+
+def read_summary(path: str | Path) -> dict:
+    """A summary written by :func:`write_summary` (null -> NaN); ValueError naming the file if it is not one."""
+    path = Path(path)
+    try:
+        s = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: not a readable scale-study summary ({e}); regenerate it with "
+                         f"`python -m impkit.scale record {path.stem}`") from None
+    if not isinstance(s, dict) or s.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a scale-study summary of format {FORMAT}; regenerate it with "
+                         f"`python -m impkit.scale record {path.stem}`")
+    return _nan(s)
+
+
+def load_recorded(directory: str | Path = RECORDED_DIR, slugs: Iterable[str] | None = None) -> dict[str, dict]:
+    """Recorded summaries in ``directory`` by rung slug (only ``slugs`` if given; missing files are skipped)."""
+    directory = Path(directory)
+    want = None if slugs is None else set(slugs)
+    out = {}
+    for p in sorted(directory.glob("*.json")):
+        if want is None or p.stem in want:
+            out[p.stem] = read_summary(p)
+    return out
+
+
+def record(slugs: Sequence[str], seeds: Sequence[int], root: str | Path, out: str | Path, device: str,
+           command: Sequence[str]) -> list[Path]:
+    """Measure each rung and write ``<out>/<slug>.json`` with its provenance; returns the paths."""
+    from impkit.device import resolve_device
+
+    paths = []
+    for slug in slugs:
+        r = rung(slug)
+        t0 = time.perf_counter()
+        s = measure(r, seeds=seeds, root=root, device=device, progress=True)
+        s["provenance"] = provenance(command, time.perf_counter() - t0, str(resolve_device(
+            None if device == "auto" else device)))
+        paths.append(write_summary(s, Path(out) / f"{slug}.json"))
+        print(f"{slug}: {s['verdicts']} in {s['provenance']['wall_s']:.0f} s -> {paths[-1]}", flush=True)
+    return paths
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m impkit.scale list|record``: print the ladder or record rungs (module docstring)."""
+    p = argparse.ArgumentParser(prog="python -m impkit.scale", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("list", help="print the ladder")
+    rec = sub.add_parser("record", help="train (or reuse) rungs and write their summaries with provenance")
+    rec.add_argument("rungs", nargs="+", help="rung slugs (see `list`), or 'recorded' for every recorded rung")
+    rec.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    rec.add_argument("--root", default="runs", help="run store (default: runs)")
+    rec.add_argument("--out", default=str(RECORDED_DIR), help="where summaries go (default: book/recorded/scale)")
+    rec.add_argument("--device", default="auto")
+    a = p.parse_args(argv)
+    if a.cmd == "list":
+        for r in LADDER:
+            print(f"{r.slug:16s} {'recorded' if r.recorded else 'make book':9s} {r.name}  {r.all_overrides}")
+        return 0
+    slugs = [r.slug for r in LADDER if r.recorded] if a.rungs == ["recorded"] else a.rungs
+    try:
+        for s in slugs:
+            rung(s)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    record(slugs, a.seeds, a.root, a.out, a.device, ["python", "-m", "impkit.scale", *(argv or sys.argv[1:])])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
