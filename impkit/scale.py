@@ -45,19 +45,26 @@ TASKS: dict[str, tuple[str, dict]] = {
     "nlgp": ("nlgp", {}),  # the default task: 2-D NLGP, classes xi = 2 vs 3 px, erf gain 10 (sub-Gaussian pixels)
     "heavy": ("nlgp", {"data.options.nonlinearity": "power", "data.options.p": 2.0}),  # same field, x = sign(z) z^2
     "photos": ("photos", {"data.options.size": 24}),  # grey photo patches, which of the bundled scenes
+    "imagenet32": ("imagenet32", {}),  # the paper's own task, at the paper preset (the ladder's top)
 }
 TASK_LABELS = {"nlgp": "NLGP (erf, g = 10)", "heavy": "heavy-tailed NLGP (signed square)",
-               "photos": "photo patches"}
+               "photos": "photo patches", "imagenet32": "ImageNet32"}
+# The NLGP tasks at the paper preset, whose table has no NLGP entry: the default task's field on a 32 x 32 grid, so
+# that the paper's network (1024 inputs here) and training run on it (notebooks 08/09 at preset=paper).
+NLGP_AT_PAPER = {"data.options.dim": 2, "data.options.L": 32, "data.options.xi0": 2.0, "data.options.xi1": 3.0,
+                 "data.options.g": 10.0, "data.options.n_train": 20000, "data.options.n_test": 2000,
+                 "model.input_dim": 1024, "model.output_dim": 2}
 
 
 @dataclass(frozen=True)
 class Rung:
     """One experiment of the ladder: ``task`` with ``overrides`` on the default preset.
 
-    ``factor`` names what was changed ("baseline", "side", "width", "steps", "data", "all"), ``level`` its value
-    in words; ``scale`` orders rungs of one factor (the x coordinate of the figures: e.g. the side in pixels, the
-    hidden width, steps per round, training rows); ``recorded``: too long for ``make book``, committed as a
-    summary. ``slug`` names its file.
+    ``factor`` names what was changed ("baseline", "side", "width", "steps", "data", "all"; "paper" for the
+    paper's own setting; "gain"/"power" for the dose-response points), ``level`` its value in words; ``scale``
+    orders rungs of one factor (the x coordinate of the figures: e.g. the side in pixels, the hidden width, steps
+    per round, training rows, pixel kurtosis); ``recorded``: too long for ``make book``, committed as a summary;
+    ``preset``: the preset the overrides apply to. ``slug`` names its file.
     """
 
     slug: str
@@ -67,6 +74,7 @@ class Rung:
     scale: float
     overrides: dict = field(default_factory=dict)
     recorded: bool = False
+    preset: str = PRESET
 
     @property
     def dataset(self) -> str:
@@ -79,6 +87,8 @@ class Rung:
 
     @property
     def name(self) -> str:
+        if self.factor in ("gain", "power"):  # dose points: the level says the whole non-linearity
+            return f"NLGP, {self.level}"
         return f"{TASK_LABELS[self.task]} · {self.level}"
 
 
@@ -109,28 +119,62 @@ def _ladder() -> list[Rung]:
         R("photos-base", "photos", "baseline", "24×24 grey patches", 1.0, recorded=True),
         R("photos-rgb32", "photos", "side", "32×32 RGB patches", 32,
           {"data.options.size": 32, "data.options.color": "rgb"}, recorded=True),
+        # the top: Table S1 on ImageNet32; 15 h on 2 CPU cores, so recorded only from a GPU (never by "recorded")
+        R("paper", "imagenet32", "paper", "the paper's setting (Table S1)", 1.0, recorded=True, preset="paper"),
     ]
     return out
 
 
+def _dose() -> list[Rung]:
+    # The input's non-Gaussianity, one task family: the default NLGP field through the saturating erf (gain g:
+    # pixel kurtosis from 3 down to ~1) or the expanding signed power (exponent p: from 3 up). p = 1 is the
+    # Gaussian field itself (its clone is the same distribution). g = 1, 3 and 10 are the appendix's candidates.
+    from impkit.data.nlgp import pixel_kurtosis
+
+    R = Rung
+    out = [R(f"dose-g{g:g}", "nlgp", "gain", f"erf, g = {g:g}", pixel_kurtosis("erf", g=g), {"data.options.g": g})
+           for g in (10.0, 3.0, 1.0)]
+    out += [R(f"dose-p{p:g}", "heavy", "power", f"signed power, p = {p:g}", pixel_kurtosis("power", p=p),
+              {"data.options.p": p}) for p in (1.0, 1.5, 2.0, 3.0)]
+    return out
+
+
 LADDER: list[Rung] = _ladder()
+DOSE: list[Rung] = _dose()
 
 
 def rung(slug: str) -> Rung:
-    """The rung named ``slug``; ValueError listing the known ones."""
-    for r in LADDER:
+    """The rung (or dose point) named ``slug``; ValueError listing the known ones."""
+    for r in LADDER + DOSE:
         if r.slug == slug:
             return r
-    raise ValueError(f"unknown rung {slug!r}; known: {', '.join(r.slug for r in LADDER)}")
+    raise ValueError(f"unknown rung {slug!r}; known: {', '.join(r.slug for r in LADDER + DOSE)}")
+
+
+def at_preset(r: Rung, preset: str) -> tuple[str, dict]:
+    """(preset, extra overrides) to measure rung ``r`` under ``preset``: a rung of the default preset is shrunk to
+    the ``ci`` preset's sizes at ``ci`` (its own overrides still apply) and moved onto the paper's network and
+    training at ``paper`` (NLGP tasks on the 32 x 32 grid of :data:`NLGP_AT_PAPER`); a rung with its own preset
+    (the paper rung) keeps it."""
+    if r.preset != PRESET or preset == PRESET:
+        return r.preset, {}
+    if preset == "paper":
+        if r.task not in ("nlgp", "heavy"):
+            raise ValueError(f"rung {r.slug!r} ({r.task}) has no paper-preset form; only NLGP tasks do")
+        keep = {k: v for k, v in r.overrides.items() if k.startswith("data.options.") and k not in NLGP_AT_PAPER}
+        return "paper", {**NLGP_AT_PAPER, **keep}
+    return preset, {}
 
 
 # ------------------------------------------------------------------------------------------------
 # measuring a rung
 # ------------------------------------------------------------------------------------------------
-def configs(r: Rung, seeds: Sequence[int], preset: str = PRESET, extra: dict | None = None) -> list:
-    """The run configs of rung ``r``: every method of :data:`METHODS` on the data and its clone, per seed."""
+def configs(r: Rung, seeds: Sequence[int], preset: str | None = None, extra: dict | None = None) -> list:
+    """The run configs of rung ``r`` under ``preset`` (None: the rung's): every method of :data:`METHODS` on the
+    data and its clone, per seed; ``extra`` overrides are applied after the rung's."""
     from impkit.presets import make_config
 
+    preset = preset or r.preset
     ov = {**r.all_overrides, **(extra or {})}
     return [make_config(preset, d, m, s, ov) for d in (r.dataset, r.dataset + "-clone") for m in METHODS
             for s in seeds]
@@ -246,13 +290,14 @@ def effects(s: dict) -> dict[str, float]:
 
 
 def measure(r: Rung, seeds: Sequence[int] = (0, 1), root: str | Path = "runs", device: str = "auto",
-            preset: str = PRESET, extra: dict | None = None, progress: bool = False,
+            preset: str | None = None, extra: dict | None = None, progress: bool = False,
             cavity_inputs: int = CAVITY_INPUTS) -> dict:
     """Train (missing rounds only) and summarise rung ``r``: ``{"rung": ..., "preset", "overrides", "shape",
     "minutes", **summary(...)}``. ``extra``: further dotted overrides (e.g. the smoke pass's few steps)."""
     from impkit.runs import train_configs
     from impkit.sweep import training_minutes
 
+    preset = preset or r.preset
     cfgs = configs(r, seeds, preset, extra)
     runs = train_configs(cfgs, root=root, device=device, progress=progress)
     dev = None if device == "auto" else device
@@ -267,11 +312,9 @@ def measure(r: Rung, seeds: Sequence[int] = (0, 1), root: str | Path = "runs", d
 # ------------------------------------------------------------------------------------------------
 # recorded summaries
 # ------------------------------------------------------------------------------------------------
-def provenance(command: Sequence[str], wall_s: float, device: str) -> dict:
-    """Where a recorded summary came from: the command, impkit's git commit (``+dirty`` if the tree had changes),
-    device, torch version, host platform, UTC date and wall time."""
-    import torch
-
+def code_commit() -> str:
+    """impkit's git commit now, ``+dirty`` if ``impkit/`` has uncommitted changes (``unknown`` outside git).
+    Taken when a recording starts, since the code that runs is the code imported then."""
     here = Path(__file__).resolve().parent.parent
 
     def git(*a: str) -> str:
@@ -283,6 +326,14 @@ def provenance(command: Sequence[str], wall_s: float, device: str) -> dict:
     commit = git("rev-parse", "--short=12", "HEAD") or "unknown"
     if git("status", "--porcelain", "--untracked-files=no", "--", "impkit"):
         commit += "+dirty"
+    return commit
+
+
+def provenance(command: Sequence[str], wall_s: float, device: str, commit: str) -> dict:
+    """Where a recorded summary came from: the command, impkit's git ``commit`` (:func:`code_commit` at the
+    start), device, torch version, host platform, UTC date and wall time."""
+    import torch
+
     return {"command": " ".join(command), "commit": commit, "device": device, "torch": torch.__version__,
             "platform": platform.platform(), "cpu_threads": torch.get_num_threads(),
             "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "wall_s": round(wall_s, 1)}
@@ -348,13 +399,14 @@ def record(slugs: Sequence[str], seeds: Sequence[int], root: str | Path, out: st
     """Measure each rung and write ``<out>/<slug>.json`` with its provenance; returns the paths."""
     from impkit.device import resolve_device
 
+    commit = code_commit()
     paths = []
     for slug in slugs:
         r = rung(slug)
         t0 = time.perf_counter()
         s = measure(r, seeds=seeds, root=root, device=device, progress=True)
-        s["provenance"] = provenance(command, time.perf_counter() - t0, str(resolve_device(
-            None if device == "auto" else device)))
+        dev = str(resolve_device(None if device == "auto" else device))
+        s["provenance"] = provenance(command, time.perf_counter() - t0, dev, commit)
         paths.append(write_summary(s, Path(out) / f"{slug}.json"))
         print(f"{slug}: {s['verdicts']} in {s['provenance']['wall_s']:.0f} s -> {paths[-1]}", flush=True)
     return paths
@@ -373,10 +425,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     rec.add_argument("--device", default="auto")
     a = p.parse_args(argv)
     if a.cmd == "list":
-        for r in LADDER:
+        for r in LADDER + DOSE:
             print(f"{r.slug:16s} {'recorded' if r.recorded else 'make book':9s} {r.name}  {r.all_overrides}")
         return 0
-    slugs = [r.slug for r in LADDER if r.recorded] if a.rungs == ["recorded"] else a.rungs
+    slugs = ([r.slug for r in LADDER if r.recorded and r.factor != "paper"] if a.rungs == ["recorded"]
+             else a.rungs)
     try:
         for s in slugs:
             rung(s)
