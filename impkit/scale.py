@@ -161,7 +161,9 @@ def at_preset(r: Rung, preset: str) -> tuple[str, dict]:
     if preset == "paper":
         if r.task not in ("nlgp", "heavy"):
             raise ValueError(f"rung {r.slug!r} ({r.task}) has no paper-preset form; only NLGP tasks do")
-        keep = {k: v for k, v in r.overrides.items() if k.startswith("data.options.") and k not in NLGP_AT_PAPER}
+        # the rung's own data options win (g, p, ...), except the grid, which fixes the network's input width
+        keep = {k: v for k, v in r.all_overrides.items()
+                if k.startswith("data.options.") and k not in ("data.options.L", "data.options.dim")}
         return "paper", {**NLGP_AT_PAPER, **keep}
     return preset, {}
 
