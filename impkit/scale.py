@@ -291,6 +291,33 @@ def effects(s: dict) -> dict[str, float]:
     }
 
 
+# effect name -> (measure, condition a, condition b): the per-seed difference a - b at the last round
+PAIRED_EFFECTS = {
+    "det_imp_random": ("detection", "imp", "random"), "det_imp_oneshot": ("detection", "imp", "oneshot"),
+    "det_data_clone": ("detection", "imp", "imp_clone"), "li_imp_random": ("li", "imp", "random"),
+    "li_imp_oneshot": ("li", "imp", "oneshot"), "li_data_clone": ("li", "imp", "imp_clone"),
+    "kurt_imp_oneshot": ("kurtosis", "imp", "oneshot"), "acc_imp_oneshot": ("accuracy", "imp", "oneshot"),
+}
+
+
+def seed_effects(s: dict) -> dict[str, np.ndarray]:
+    """Per-seed effect sizes at the last round, (seeds,) each: the :data:`PAIRED_EFFECTS` (conditions paired by
+    seed), ``kurt_imp_change`` (IMP's kurtosis at the last round minus round 0) and ``kurt_gap``
+    (|kurt_IMP − 3| − |kurt_one-shot − 3|, the gap :func:`impkit.verdicts.c3_kurtosis` judges)."""
+    from impkit.verdicts import GAUSSIAN_KURTOSIS
+
+    c = s["curves"]
+    last = lambda m, k: np.asarray(c[k][m], dtype=float)[:, -1]  # noqa: E731
+    out = {name: last(m, a) - last(m, b) for name, (m, a, b) in PAIRED_EFFECTS.items() if a in c and b in c}
+    if "imp" in c:
+        k = np.asarray(c["imp"]["kurtosis"], dtype=float)
+        out["kurt_imp_change"] = k[:, -1] - k[:, 0]
+        if "oneshot" in c:
+            out["kurt_gap"] = (np.abs(last("kurtosis", "imp") - GAUSSIAN_KURTOSIS)
+                               - np.abs(last("kurtosis", "oneshot") - GAUSSIAN_KURTOSIS))
+    return out
+
+
 def measure(r: Rung, seeds: Sequence[int] = (0, 1), root: str | Path = "runs", device: str = "auto",
             preset: str | None = None, extra: dict | None = None, progress: bool = False,
             cavity_inputs: int = CAVITY_INPUTS) -> dict:

@@ -488,6 +488,55 @@ def proposal(method, summaries: Mapping[str, Mapping], li_curves: Mapping, det_c
                           gap)
 
 
+# ------------------------------------------------------------------------------------------------
+# the scale study: one claim across the rungs of the ladder (notebook 08) and the dose points (notebook 09)
+# ------------------------------------------------------------------------------------------------
+GROWS, SHRINKS, FLAT = "grows", "shrinks", "flat"
+
+
+@dataclass(frozen=True)
+class ScaleTrend:
+    """One claim across rungs: the rungs where it is ``reproduced`` / ``partly`` / ``not_reproduced`` (names, in
+    ladder order; undefined ones left out), the first rung where it is reproduced (None: nowhere), and its effect
+    from the ``base`` rung to the ``top`` rung (seed means, and the :func:`effect_trend` between them)."""
+
+    reproduced: list[str]
+    partly: list[str]
+    not_reproduced: list[str]
+    first_reproduced: str | None
+    base: float
+    top: float
+    trend: str
+
+
+def effect_trend(base: Sequence[float], top: Sequence[float]) -> str:
+    """How an effect moves from one rung to a larger one, from its per-seed values at each (seeds,):
+    :data:`GROWS` if every seed at ``top`` exceeds every seed at ``base`` (the seed ranges separate upwards),
+    :data:`SHRINKS` if they separate downwards, else :data:`FLAT` (:data:`UNDEFINED` if either has no value)."""
+    b = np.asarray(base, dtype=float)
+    t = np.asarray(top, dtype=float)
+    b, t = b[np.isfinite(b)], t[np.isfinite(t)]
+    if not b.size or not t.size:
+        return UNDEFINED
+    if t.min() > b.max():
+        return GROWS
+    if t.max() < b.min():
+        return SHRINKS
+    return FLAT
+
+
+def scale_trend(names: Sequence[str], claim_verdicts: Sequence[str], base: Sequence[float],
+                top: Sequence[float]) -> ScaleTrend:
+    """A claim across rungs ``names`` (ladder order) with its verdict at each, and the per-seed effect at the
+    smallest (``base``) and largest (``top``) rung of one task."""
+    by = {v: [n for n, x in zip(names, claim_verdicts) if x == v] for v in VERDICTS}
+    first = by[REPRODUCED][0] if by[REPRODUCED] else None
+    b, t = np.asarray(base, dtype=float), np.asarray(top, dtype=float)
+    mean = lambda v: float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")  # noqa: E731
+    return ScaleTrend(by[REPRODUCED], by[PARTLY], by[NOT_REPRODUCED], first, mean(b), mean(t),
+                      effect_trend(b, t))
+
+
 __all__ = [
     "REPRODUCED", "PARTLY", "NOT_REPRODUCED", "UNDEFINED", "VERDICTS", "YES", "MEAN", "NO", "NA", "ANSWERS",
     "IMP", "ONESHOT", "RANDOM", "IMP_CLONE", "summarize", "compare_summaries", "compare", "verdict_from_parts",
@@ -497,5 +546,5 @@ __all__ = [
     "C4_SOME_IN_TIME", "C4_RHO", "C4_EARLY", "C4_LATE_FROM", "c4_just_in_time", "FateTrend", "c4_fate_trend",
     "c4_verdict", "C4Result", "c4", "SUPPORTED", "PARTLY_SUPPORTED", "NOT_SUPPORTED", "LOCAL_LI", "LOCAL_DETECTION",
     "ACCURACY_TOLERANCE", "first_round_at_least", "rounds_ahead", "peak", "at_least_as_local", "proposal_verdict",
-    "ProposalResult", "proposal",
+    "ProposalResult", "proposal", "GROWS", "SHRINKS", "FLAT", "ScaleTrend", "effect_trend", "scale_trend",
 ]

@@ -134,3 +134,15 @@ def test_cli(capsys):
     assert scale.main(["record", "no-such-rung"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unknown rung 'no-such-rung'" in err
+
+
+def test_seed_effects_pair_conditions_by_seed(tiny_summary):
+    s, _ = tiny_summary
+    se = scale.seed_effects(s)
+    det = {k: np.asarray(v["detection"], float)[:, -1] for k, v in s["curves"].items()}
+    np.testing.assert_allclose(se["det_imp_random"], det["imp"] - det["random"])
+    assert se["det_data_clone"].mean() == pytest.approx(s["effects"]["det_data_clone"])
+    k = np.asarray(s["curves"]["imp"]["kurtosis"], float)
+    np.testing.assert_allclose(se["kurt_imp_change"], k[:, -1] - k[:, 0])
+    assert se["kurt_gap"][-1] == pytest.approx(
+        abs(k[-1, -1] - 3) - abs(np.asarray(s["curves"]["oneshot"]["kurtosis"], float)[-1, -1] - 3))

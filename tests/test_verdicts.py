@@ -395,3 +395,20 @@ def test_c4_matches_the_notebook_rule_on_random_inputs():
         assert V.c4_verdict(early, late, hits, total, rho_sign) == old
         seen.add(old)
     assert seen == {"reproduced", "partly reproduced", "not reproduced"}
+
+
+def test_effect_trend_needs_separated_seed_ranges():
+    assert V.effect_trend([0.1, 0.2], [0.3, 0.25]) == V.GROWS
+    assert V.effect_trend([0.1, 0.3], [0.25, 0.4]) == V.FLAT  # means grow, ranges overlap
+    assert V.effect_trend([0.5], [0.1, 0.2]) == V.SHRINKS
+    assert V.effect_trend([float("nan")], [0.2]) == V.UNDEFINED
+
+
+def test_scale_trend_lists_rungs_by_verdict():
+    t = V.scale_trend(["a", "b", "c", "d"],
+                             [V.PARTLY, V.REPRODUCED, V.UNDEFINED, V.REPRODUCED],
+                             base=[0.1, 0.2], top=[0.5, 0.6])
+    assert t.reproduced == ["b", "d"] and t.partly == ["a"] and t.not_reproduced == []
+    assert t.first_reproduced == "b" and t.base == pytest.approx(0.15) and t.trend == V.GROWS
+    none = V.scale_trend(["a"], [V.NOT_REPRODUCED], base=[0.1], top=[0.1])
+    assert none.first_reproduced is None and none.trend == V.FLAT
