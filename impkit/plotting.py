@@ -21,7 +21,8 @@ from impkit.metrics import summarize_over_seeds
 __all__ = [
     "OKABE_ITO", "SOURCE_STYLES", "style", "method_color", "condition_color", "condition_style",
     "mask_gallery", "mask_rgb", "filter_grid", "ica_pca_figure", "clone_figure",
-    "metric_vs_sparsity", "cavity_by_fate", "cavity_by_fate_rounds", "rf_width_hist",
+    "metric_vs_sparsity", "cavity_by_fate", "cavity_by_fate_rounds", "rf_width_hist", "effect_by_rung",
+    "effect_vs_kurtosis",
 ]
 
 OKABE_ITO = {
@@ -348,5 +349,95 @@ def rf_width_hist(widths: Mapping[Condition | str, np.ndarray], sigma_max: float
     if title:
         ax.set_title(title)
     ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+# ------------------------------------------------------------------------------------------------
+# the scale study (notebook 08) and the dose response (notebook 09)
+# ------------------------------------------------------------------------------------------------
+def _seed_stats(values) -> tuple[float, float, float]:
+    v = np.asarray(values, dtype=float).ravel()
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return (np.nan, np.nan, np.nan)
+    return float(v.mean()), float(v.min()), float(v.max())
+
+
+def effect_by_rung(points: Sequence[Mapping], ylabel: str, ax=None, title: str | None = None,
+                   ref: float | None = None, ref_label: str | None = None, zero: bool = True):
+    """One effect across the rungs of the scale study: a marker at the mean over seeds with a min..max bar.
+
+    ``points``: in ladder order, each ``{"label": rung name, "group": task name, "values": (seeds,) per-seed
+    effect, "recorded": bool}``; groups get colours of the cycle (in order of first appearance) and are separated
+    by thin vertical lines; recorded rungs are drawn hollow. ``ref`` draws the paper's value (dotted, labelled
+    ``ref_label``); ``zero`` a line at 0 (no effect).
+    """
+    if ax is None:
+        fig, ax = _fig(figsize=(max(4.2, 0.42 * len(points) + 1.5), 3.2))
+    else:
+        fig = ax.figure
+    groups: list[str] = []
+    for p in points:
+        if p["group"] not in groups:
+            groups.append(p["group"])
+    shown: set[str] = set()
+    for i, p in enumerate(points):
+        mean, lo, hi = _seed_stats(p["values"])
+        color = _CYCLE[groups.index(p["group"]) % len(_CYCLE)]
+        label = p["group"] if p["group"] not in shown else None
+        shown.add(p["group"])
+        if np.isfinite(mean):
+            ax.errorbar([i], [mean], yerr=[[mean - lo], [hi - mean]], fmt="o", color=color, ms=5, capsize=2,
+                        mfc="white" if p.get("recorded") else color, label=label)
+        else:  # undefined (e.g. no RF width): an x on the axis line, so the rung is visibly there
+            ax.plot([i], [0], "x", color=color, ms=5, label=label)
+        if i and points[i - 1]["group"] != p["group"]:
+            ax.axvline(i - 0.5, color="0.85", lw=0.8)
+    if zero:
+        ax.axhline(0, color="0.6", lw=0.8)
+    if ref is not None:
+        ax.axhline(ref, color="0.3", lw=0.9, ls=":", label=ref_label)
+    ax.set_xticks(range(len(points)))
+    ax.set_xticklabels([p["label"] for p in points], rotation=40, ha="right")
+    ax.set_xlim(-0.6, len(points) - 0.4)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(frameon=False, fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def effect_vs_kurtosis(series: Mapping[str, Mapping], ylabel: str, ax=None, title: str | None = None,
+                       hline: float | None = None):
+    """Dose response: a quantity against the inputs' pixel kurtosis (log axis; 3 = Gaussian, marked).
+
+    ``series``: label -> ``{"x": (P,) pixel kurtosis, "values": (P, seeds) per point and seed, "clone": bool}``;
+    line = mean over seeds, bars = min..max; clones dashed (as everywhere in the book). ``hline``: a reference
+    value (e.g. 3 for preactivation kurtosis).
+    """
+    if ax is None:
+        fig, ax = _fig(figsize=(4.4, 3.1))
+    else:
+        fig = ax.figure
+    for i, (label, s) in enumerate(series.items()):
+        x = np.asarray(s["x"], dtype=float)
+        stats = np.array([_seed_stats(v) for v in s["values"]]).reshape(-1, 3)
+        order = np.argsort(x)
+        x, stats = x[order], stats[order]
+        color = s.get("color", _CYCLE[i % len(_CYCLE)])
+        ls = SOURCE_STYLES["clone" if s.get("clone") else "data"]
+        ax.errorbar(x, stats[:, 0], yerr=[stats[:, 0] - stats[:, 1], stats[:, 2] - stats[:, 0]], fmt="o" + ls,
+                    color=color, ms=3.5, capsize=2, lw=1.1, label=label)
+    ax.axvline(3.0, color="0.6", lw=0.8, ls=":")
+    if hline is not None:
+        ax.axhline(hline, color="0.6", lw=0.8, ls=":")
+    ax.set_xscale("log")
+    ax.set_xlabel("pixel kurtosis of the inputs (3 = Gaussian; log scale)")
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(frameon=False, fontsize=7)
     fig.tight_layout()
     return fig

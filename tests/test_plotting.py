@@ -85,3 +85,31 @@ def test_rgb_gallery_states_its_convention(rgb):
     assert fig._suptitle.get_text().splitlines() == ["IMP round 10", plotting._RGB_NOTE[rgb]]
     grey = plotting.mask_gallery(masks[:, :1024], (1, 32, 32), n=4, title="grey")
     assert grey._suptitle.get_text() == "grey"  # no colour note for one channel
+
+
+def test_effect_by_rung_draws_every_rung_and_hollow_recorded():
+    pts = [{"label": "base", "group": "nlgp", "values": [0.1, 0.2]},
+           {"label": "big", "group": "nlgp", "values": [0.3, 0.5], "recorded": True},
+           {"label": "heavy", "group": "heavy", "values": [float("nan")]}]
+    fig = plotting.effect_by_rung(pts, "gap", ref=1.0, ref_label="paper")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["base", "big", "heavy"]
+    bars = [c for c in ax.containers]
+    assert len(bars) == 2  # two defined rungs with error bars; the undefined one is an x marker
+    assert bars[0].lines[0].get_ydata()[0] == pytest.approx(0.15)
+    assert bars[1].lines[0].get_markerfacecolor() == "white"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert sorted(labels) == ["heavy", "nlgp", "paper"]  # one entry per group, and the paper line
+    plt.close(fig)
+
+
+def test_effect_vs_kurtosis_sorts_points_and_marks_gaussian():
+    fig = plotting.effect_vs_kurtosis({"IMP": {"x": [11.7, 1.05, 3.0], "values": [[3, 5], [1, 1], [2, 2]]},
+                                       "IMP (clone)": {"x": [11.7, 1.05, 3.0], "values": [[1], [1], [1]],
+                                                       "clone": True}}, "det", hline=3)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    line = ax.containers[0].lines[0]
+    assert list(line.get_xdata()) == [1.05, 3.0, 11.7] and list(line.get_ydata()) == [1, 2, 4]
+    assert ax.containers[1].lines[0].get_linestyle() == "--"
+    plt.close(fig)
