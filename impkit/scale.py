@@ -239,11 +239,12 @@ def summary(runs: Sequence, cavity_inputs: int = CAVITY_INPUTS, device=None) -> 
 
 
 def _c4(runs: Sequence, n_inputs: int, device) -> dict:
-    """C4 on the IMP runs on the data, as notebook 06 computes it (cavity scores on ``n_inputs`` rows)."""
+    """C4 on the IMP runs on the data, as notebook 06 computes it (cavity scores on ``n_inputs`` rows; 0: skipped,
+    verdict undefined)."""
     from impkit import analysis, verdicts
 
     imp = [r for r in runs if r.method == "imp" and not r.dataset.endswith("-clone")]
-    if not imp:
+    if not imp or n_inputs <= 0:  # no IMP run on the data, or C4 not asked (n_inputs 0)
         return {"verdict": verdicts.UNDEFINED, "hits": 0, "total": 0}
     res = [analysis.cavity_analysis(r, n_inputs=n_inputs, device=device) for r in imp]
     fates = res[0]["fate0"]["fate"]

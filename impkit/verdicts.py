@@ -537,6 +537,32 @@ def scale_trend(names: Sequence[str], claim_verdicts: Sequence[str], base: Seque
                       effect_trend(b, t))
 
 
+@dataclass(frozen=True)
+class DoseAnswers:
+    """The dose-response questions at one input distribution (notebook 09), each a :func:`compare` answer over
+    seeds: ``localises`` (IMP's detection rate on the data above random masks'), ``data_over_clone`` (above IMP's
+    on the Gaussian clone), ``kurt_above_3`` (IMP's last-round preactivation kurtosis above 3), ``kurt_rises``
+    (above its round-0 value), ``kurt_over_oneshot`` (IMP's preactivations further from Gaussian than one-shot's at
+    the last round, |kurt − 3| as in :func:`c3_kurtosis`: on heavy-tailed inputs, IMP's kurtosis above one-shot's)."""
+
+    localises: str
+    data_over_clone: str
+    kurt_above_3: str
+    kurt_rises: str
+    kurt_over_oneshot: str
+
+
+def dose_answers(det_imp, det_random, det_clone, kurt_imp, kurt_oneshot) -> DoseAnswers:
+    """:class:`DoseAnswers` from per-seed values: detection rates (seeds,) at the last round, preactivation kurtosis
+    (seeds, R) per round (round 0 first, the last round last) for IMP and one-shot."""
+    ki = np.asarray(kurt_imp, dtype=float)
+    ko = np.asarray(kurt_oneshot, dtype=float)
+    return DoseAnswers(
+        compare(det_imp, det_random, larger=True), compare(det_imp, det_clone, larger=True),
+        compare(ki[:, -1], [GAUSSIAN_KURTOSIS], larger=True), compare(ki[:, -1], ki[:, 0], larger=True),
+        compare(np.abs(ki[:, -1] - GAUSSIAN_KURTOSIS), np.abs(ko[:, -1] - GAUSSIAN_KURTOSIS), larger=True))
+
+
 __all__ = [
     "REPRODUCED", "PARTLY", "NOT_REPRODUCED", "UNDEFINED", "VERDICTS", "YES", "MEAN", "NO", "NA", "ANSWERS",
     "IMP", "ONESHOT", "RANDOM", "IMP_CLONE", "summarize", "compare_summaries", "compare", "verdict_from_parts",
@@ -547,4 +573,5 @@ __all__ = [
     "c4_verdict", "C4Result", "c4", "SUPPORTED", "PARTLY_SUPPORTED", "NOT_SUPPORTED", "LOCAL_LI", "LOCAL_DETECTION",
     "ACCURACY_TOLERANCE", "first_round_at_least", "rounds_ahead", "peak", "at_least_as_local", "proposal_verdict",
     "ProposalResult", "proposal", "GROWS", "SHRINKS", "FLAT", "ScaleTrend", "effect_trend", "scale_trend",
+    "DoseAnswers", "dose_answers",
 ]

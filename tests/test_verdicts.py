@@ -412,3 +412,13 @@ def test_scale_trend_lists_rungs_by_verdict():
     assert t.first_reproduced == "b" and t.base == pytest.approx(0.15) and t.trend == V.GROWS
     none = V.scale_trend(["a"], [V.NOT_REPRODUCED], base=[0.1], top=[0.1])
     assert none.first_reproduced is None and none.trend == V.FLAT
+
+
+def test_dose_answers():
+    a = V.dose_answers([0.6, 0.7], [0.05, 0.04], [0.65, 0.5], [[3.5, 4.2], [3.6, 3.9]], [[3.5, 4.0], [3.6, 4.5]])
+    assert a.localises == V.YES and a.data_over_clone == V.MEAN  # 0.65 > 0.6: ranges overlap, means ordered
+    assert a.kurt_above_3 == V.YES and a.kurt_rises == V.YES
+    assert a.kurt_over_oneshot == V.NO  # mean 4.05 < 4.25
+    sub = V.dose_answers([0.1], [0.05], [0.2], [[2.6, 2.4]], [[2.6, 2.5]])
+    assert sub.kurt_above_3 == V.NO and sub.kurt_rises == V.NO and sub.data_over_clone == V.NO
+    assert sub.kurt_over_oneshot == V.YES  # 2.4 is further from Gaussian than 2.5: light tails count too
