@@ -24,7 +24,7 @@ SMOKE_RUNS := _build/paper-smoke/runs
 export PYTHONHASHSEED := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help setup book test unit nbval paper-smoke standin notebooks runs bench clean clean-runs
+.PHONY: help setup book test unit nbval paper-smoke standin notebooks runs bench clean clean-runs recorded
 
 help:
 	@echo "make book        set up, run the book's experiments (cached in $(RUNS)/), execute notebooks at PRESET=$(PRESET), build HTML"
@@ -33,6 +33,7 @@ help:
 	@echo "make paper-smoke execute every notebook at preset=paper (few steps) on the ImageNet32 stand-in"
 	@echo "make notebooks   write paired .ipynb files next to notebooks/*.py for interactive use"
 	@echo "make bench       print speed and memory benchmarks for this machine"
+	@echo "make recorded    recompute the scale study's recorded summaries (book/recorded/scale; RUNGS=... for some)"
 	@echo "make clean       remove build outputs (keeps $(RUNS)/); make clean-runs removes run results"
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
@@ -88,6 +89,13 @@ test: unit nbval paper-smoke
 
 notebooks: $(STAMP)
 	$(VENV)/bin/jupytext --sync $(NB_SRC) 2>/dev/null || $(VENV)/bin/jupytext --set-formats ipynb,py:percent $(NB_SRC)
+
+# The scale study's recorded summaries (book/recorded/scale/*.json): rungs and dose points too long for `make book`,
+# trained (or reused) under $(RUNS)/ and summarised with their provenance. RUNGS picks some (`python -m impkit.scale
+# list`); the default regenerates all but the paper rung, which needs a GPU.
+RUNGS ?= recorded
+recorded: $(STAMP)
+	$(PYTHON) -m impkit.scale record $(RUNGS) --root $(RUNS)
 
 bench: $(STAMP)
 	$(PYTHON) bench/run_all.py

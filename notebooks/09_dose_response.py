@@ -57,8 +57,9 @@ plotting.style()
 seeds = [int(s) for s in seeds]
 dose_slugs = [r.slug for r in scale.DOSE]
 if points is None:
-    # the default task (g = 10) and the heavy-tailed baseline (p = 2) are trained by the pages before this one
-    points = ["dose-g10", "dose-p2"]
+    # the default task (g = 10) and the heavy-tailed baseline (p = 2), trained by the pages before this one; the
+    # other points are recorded (impkit.scale.recorded_slugs)
+    points = [r.slug for r in scale.DOSE if not r.recorded]
 show_recorded = (preset == "default") if recorded is None else bool(recorded)
 
 local = {}

@@ -35,6 +35,9 @@ def test_dose_points_span_sub_to_heavy_tailed():
     assert ks["dose-p1"] == pytest.approx(3.0)  # the Gaussian field itself
     assert 3.0 < ks["dose-p1.5"] < ks["dose-p2"] < ks["dose-p3"]  # expanding: heavy-tailed
     assert ks["dose-p2"] == pytest.approx(pixel_kurtosis("power", p=2.0))
+    # make book trains only the two points other pages train anyway; `record recorded` covers the rest, not the paper
+    assert [r.slug for r in scale.DOSE if not r.recorded] == ["dose-g10", "dose-p2"]
+    assert "dose-p3" in scale.recorded_slugs() and "paper" not in scale.recorded_slugs()
     # the g = 10 point is the default task and the p = 2 point the heavy baseline: the same runs, not copies
     assert [c.to_dict() for c in scale.configs(scale.rung("dose-g10"), [0])] == \
         [c.to_dict() for c in scale.configs(scale.rung("nlgp-base"), [0])]
