@@ -29,6 +29,8 @@ from impkit.data.base import DataNotFoundError, Dataset
 
 SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"
 OPTIONS = ("n_train", "n_test", "classes", "center")
+# types of the options (impkit.data.check_option_types)
+OPTION_TYPES = {"n_train": int | None, "n_test": int | None, "classes": int | list[int] | None, "center": bool}
 FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
          "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 CLASS_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
@@ -87,7 +89,7 @@ def _pair(d: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     return x.reshape(len(x), -1), y.astype(np.int64)
 
 
-@register("fashion-mnist", seeded=False)
+@register("fashion-mnist", seeded=False, options=OPTION_TYPES)
 def load_fashion_mnist(root=None, split: str = "train", seed: int = 0, **options) -> Dataset:
     """Fashion-MNIST split as uint8 rows (N, 784); see the module docstring."""
     check_options("fashion-mnist", options, OPTIONS)
