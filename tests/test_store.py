@@ -11,7 +11,7 @@ import pytest
 from impkit.presets import make_config
 from impkit.runs import Run, train_configs
 from impkit.store import (ConfigMismatchError, CorruptFileError, RunLock, RunLockedError, load_npz,
-                          prepare_run_dir, save_npz)
+                          prepare_run_dir, read_config, save_npz)
 
 TESTS = Path(__file__).resolve().parent
 OV = {"train.steps": 60, "train.t_rewind": 5, "train.eval_every": 30, "prune.rounds": 1, "model.hidden": (8,),
@@ -56,9 +56,11 @@ def test_refuses_other_config(tmp_path):
     (tmp_path / path.name).rename(tmp_path / "x")
     path2 = prepare_run_dir(tmp_path, other)
     (tmp_path / "x" / "config.json").replace(path2 / "config.json")  # a dir whose config differs
-    with pytest.raises(ConfigMismatchError, match="different config"):
+    with pytest.raises(ConfigMismatchError, match=r"different config \(train\.lr is 0\.1 in config\.json, 0\.05 in"):
         prepare_run_dir(tmp_path, other)
-    assert Run(path2).config.train.lr == 0.1  # untouched
+    assert read_config(path2).train.lr == 0.1  # untouched
+    with pytest.raises(ConfigMismatchError, match=r"train\.lr is 0\.1 in config\.json, 0\.05 in the settings the run"):
+        Run(path2)  # a config.json that is not the run's own is never read as if it were
 
 
 def test_lock(tmp_path):
