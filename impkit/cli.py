@@ -230,7 +230,7 @@ def _check_root(root: Path) -> None:
     if not root.exists():
         raise FileNotFoundError(f"no such run root: {root}; give the --out directory of `impkit run` (default: runs)")
     if not root.is_dir():
-        raise FileNotFoundError(f"run root {root} is a file, not a directory; give the directory that holds the run "
+        raise NotADirectoryError(f"run root {root} is a file, not a directory; give the directory that holds the run "
                                 "directories (the --out of `impkit run`, default: runs)")
 
 

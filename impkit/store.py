@@ -75,7 +75,8 @@ def os_error_message(e: OSError, path: str | Path | None = None, action: str = "
         fix = (f"the file exceeds the file-size limit of this process or file system: raise it (`ulimit -f "
                f"unlimited`) or write to another file system (--out), {_RESUME}")
     elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
-        fix = f"make {Path(path).parent} writable for this user (or pass another --out), {_RESUME}"
+        fix = (f"make {path} readable for this user" if action == "read" else
+               f"make {Path(path).parent} writable for this user (or pass another --out), {_RESUME}")
     elif code in (errno.ENOTDIR, errno.EEXIST):
         fix = "a file is in the way of a directory: pass another directory (--out DIR) or move that file away"
     else:
@@ -158,7 +159,13 @@ def save_json(path: str | Path, obj: Any) -> None:
     atomic_write_bytes(path, json.dumps(_clean(obj), indent=1, sort_keys=True).encode())
 
 
-def _corrupt(path: Path, e: BaseException, what: str = "run file") -> CorruptFileError:
+_UNREADABLE = (errno.EACCES, errno.EPERM, errno.EIO, errno.EISDIR)
+
+
+def _corrupt(path: Path, e: BaseException, what: str = "run file") -> StoreError:
+    if isinstance(e, OSError) and e.errno in _UNREADABLE:
+        # the file may be fine: never advise deleting results the user merely cannot read
+        return StoreError(os_error_message(e, path, "read"))
     return CorruptFileError(f"corrupted or truncated {what} {path}: {e}; {repair_hint(path)}")
 
 
@@ -343,7 +350,7 @@ def verify_run_dir(path: str | Path, cfg: RunConfig) -> None:
         shown = ", ".join(f"{k}={v!r}" for k, v in non_default(cfg).items()) or "all defaults"
         raise ConfigMismatchError(f"{f.config} does not match its run directory: its settings ({shown}) give the "
                                   f"name {run_name(cfg)}, not {path.name} (edited by hand, or the directory was "
-                                  f"renamed); {fix}")
+                                  f"renamed, or written by an impkit whose defaults differed); {fix}")
 
 
 def check_run_dir(path: str | Path, cfg: RunConfig) -> None:

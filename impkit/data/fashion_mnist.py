@@ -5,9 +5,9 @@ Provenance: Zalando Research, https://github.com/zalandoresearch/fashion-mnist; 
 Licence: MIT (Copyright (c) 2017 Zalando SE).
 
 Files: ``train-images-idx3-ubyte.gz``, ``train-labels-idx1-ubyte.gz``, ``t10k-images-idx3-ubyte.gz``,
-``t10k-labels-idx1-ubyte.gz`` (uncompressed files without ``.gz`` also work), searched in ``root``,
-``root/fashion-mnist``, ``$IMPKIT_DATA``, ``$IMPKIT_DATA/fashion-mnist`` and
-``/usr/share/datasets/fashion-mnist``. Nothing is downloaded.
+``t10k-labels-idx1-ubyte.gz`` (uncompressed files without ``.gz`` also work), searched in ``root`` and
+``root/fashion-mnist`` when ``root`` is given (only there), else in ``$IMPKIT_DATA``, ``$IMPKIT_DATA/fashion-mnist``
+and ``/usr/share/datasets/fashion-mnist``. Nothing is downloaded.
 
 Normalisation: uint8 rows with ``scale = 255`` (features in [0, 1]); with ``center=True`` also
 ``shift`` = the per-pixel mean of the full training set (so features are centred per pixel, /255).
