@@ -70,7 +70,8 @@ def find_dir(root=None) -> Path:
         "Fashion-MNIST not found: expected " + ", ".join(f"{n}.gz" for n in names) + " in one of: "
         + ", ".join(str(d) for d in dirs)
         + ". Install them with `apt-get install dataset-fashion-mnist` (Debian/Ubuntu, files go to "
-        f"{SYSTEM_DIR}) or put them in a directory and set IMPKIT_DATA=DIR (or pass root=DIR)."
+        f"{SYSTEM_DIR}) or put them in a directory and set IMPKIT_DATA=DIR (or pass root=DIR; on the command line "
+        "--set data.root=DIR)."
     )
 
 
