@@ -410,4 +410,5 @@ def read_status(path: str | Path) -> dict | None:
 __all__ = ["atomic_write_bytes", "save_json", "load_json", "save_npz", "load_npz", "save_checkpoint",
            "load_checkpoint", "RunLock", "StoreError", "CorruptFileError", "ConfigMismatchError", "RunLockedError",
            "StoreWriteError", "RunDivergedError", "prepare_run_dir", "check_run_dir", "verify_run_dir",
-           "read_config", "settings_of", "config_differences", "ensure_dir", "check_dir_path", "os_error_message", "mark_diverged", "read_status"]
+           "read_config", "settings_of", "config_differences", "ensure_dir", "check_dir_path", "os_error_message",
+           "mark_diverged", "read_status"]

@@ -67,8 +67,8 @@ def test_bad_input_is_one_clean_error(tmp_path, capsys):
 # ---------------------------------------------------------------------------------------------------------------
 # bad input: one line naming the file or setting and the fix, exit 2, no traceback, nothing created
 # ---------------------------------------------------------------------------------------------------------------
-TINY = ["--quiet", "--seed", "0", "--set", "train.steps=60", "--set", "train.t_rewind=5", "--set", "train.eval_every=30",
-        "--set", "prune.rounds=1", "--set", "model.hidden=8", "--set", "data.options.n_train=128",
+TINY = ["--quiet", "--seed", "0", "--set", "train.steps=60", "--set", "train.t_rewind=5",
+        "--set", "train.eval_every=30", "--set", "prune.rounds=1", "--set", "model.hidden=8", "--set", "data.options.n_train=128",
         "--set", "data.options.n_test=32"]
 
 

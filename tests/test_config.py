@@ -126,7 +126,8 @@ def test_data_options_are_checked_by_name(dataset, key, value, words):
 def test_data_options_are_checked_not_converted():
     c = make_config("ci", "nlgp", overrides={"data.options.xi0": "2", "data.options.batch_size": 512})
     assert c.data.options["xi0"] == 2 and type(c.data.options["xi0"]) is int  # a number; kept as given (run names)
-    assert make_config("ci", "imagenet32", overrides={"data.options.batches": "[1, 2]"}).data.options["batches"] == [1, 2]
+    c = make_config("ci", "imagenet32", overrides={"data.options.batches": "[1, 2]"})
+    assert c.data.options["batches"] == [1, 2]
     assert make_config("ci", "toy", overrides={"data.options.anything": "x"})  # a loader without declared types
     for preset in ("ci", "default", "paper"):  # every preset's own options pass
         for ds in ("nlgp", "photos", "fashion-mnist", "imagenet32", "imagenet32-clone", "nlgp-clone"):
