@@ -6,12 +6,18 @@
     impkit ls runs
     impkit show runs/nlgp-imp-s0-<hash>
 
-Bad input gives one error line and exit status 2 (no traceback).
+Bad input gives one error line and exit status 2 (no traceback): the line names the file or setting and the fix.
+``impkit --help`` lists examples, the datasets, pruning methods and presets; ``impkit run --help`` every setting
+``--set`` accepts, with the options of each dataset.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import sys
+import textwrap
+import typing
 from pathlib import Path
 
 from impkit.config import ConfigError
@@ -65,10 +71,77 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"impkit: error: {message}\n")
 
 
+EXAMPLES = """\
+examples:
+  impkit run --preset ci --dataset nlgp --method imp --seed 0 --out runs
+  impkit run --preset paper --method imp,oneshot,random --seeds 0,1,2 --clone --set train.eval_every=10000
+  impkit run --preset ci --set train.lr=0.05 --set data.options.L=24 --set model.hidden=128
+  impkit plan --preset paper --device cuda --device-memory 80GB
+  impkit ls runs
+  impkit show runs/nlgp-imp-s0-<hash>"""
+
+
+def main_epilog() -> str:
+    """``impkit --help``'s epilog: examples, then the registered datasets, pruning methods and presets."""
+    from impkit import data
+    from impkit.methods import get as get_method
+
+    methods = "\n".join(f"  {m:<10} {get_method(m).help}" for m in method_names())
+    return (f"{EXAMPLES}\n\ndatasets (--dataset; '<name>-clone' for its Gaussian clone):\n  {', '.join(data.names())}\n"
+            f"\npruning methods (--method):\n{methods}\n\npresets (--preset): {', '.join(PRESETS)}\n"
+            "\nsettings: `impkit run --help` lists every KEY of --set KEY=VALUE and each dataset's options")
+
+
+def _short(hint) -> str:
+    """A type annotation in a few characters: ``int``, ``list[int]``, ``int|list[int]|none``."""
+    if hint is type(None):
+        return "none"
+    if typing.get_args(hint) and typing.get_origin(hint) is not list:
+        return "|".join(_short(a) for a in typing.get_args(hint))
+    if typing.get_origin(hint) is list:
+        return f"list[{_short(typing.get_args(hint)[0])}]"
+    return getattr(hint, "__name__", str(hint))
+
+
+def settings_epilog() -> str:
+    """``impkit run --help``'s epilog: every setting ``--set`` accepts (type and dataclass default; presets change
+    some), and the options of each dataset that declares them."""
+    from impkit import data
+    from impkit.config import RunConfig
+    from impkit.overrides import describe
+
+    rows = [("seed", describe(int), "0")]
+    cfg = RunConfig()
+    for sec in dataclasses.fields(RunConfig):
+        if sec.name == "seed":
+            continue
+        obj = getattr(cfg, sec.name)
+        hints = typing.get_type_hints(type(obj))
+        for f in dataclasses.fields(obj):
+            default = getattr(obj, f.name)
+            shown = ",".join(map(str, default)) if isinstance(default, tuple) else json.dumps(default)
+            rows.append((f"{sec.name}.{f.name}", describe(hints[f.name]), shown))
+    w = max(len(k) for k, _, _ in rows)
+    wt = max(len(t) for _, t, _ in rows)
+    lines = [f"  {k:<{w}}  {t:<{wt}}  {d}" for k, t, d in rows]
+    opts = []
+    for name in data.names():
+        types_ = data.option_types(name)
+        if types_:
+            text = f"{name}: " + ", ".join(f"{k}:{_short(t)}" for k, t in types_.items())
+            opts += textwrap.wrap(text, 116, initial_indent="  ", subsequent_indent="      ")
+    return ("settings (--set KEY=VALUE, repeatable; defaults before the preset's own):\n" + "\n".join(lines)
+            + "\n\ndataset options (--set data.options.KEY=VALUE):\n" + "\n".join(opts)
+            + "\n  <name>-clone: those of <name> plus shrinkage, per_channel, clone_device, clone_dtype"
+            + f"\n\n{EXAMPLES}")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="impkit", description="Iterative magnitude pruning runs (Redman et al. 2024).")
+    p = _Parser(prog="impkit", description="Iterative magnitude pruning runs (Redman et al. 2024).",
+                epilog=main_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", parser_class=_Parser)
-    r = sub.add_parser("run", help="train the missing rounds of one or more runs")
+    r = sub.add_parser("run", help="train the missing rounds of one or more runs", epilog=settings_epilog(),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     r.add_argument("--preset", default="default", choices=sorted(PRESETS))
     r.add_argument("--dataset", default=None, help="dataset name (default: the preset's); '<name>-clone' for a clone")
     r.add_argument("--method", type=_methods, default=["imp"],
@@ -153,27 +226,78 @@ def cmd_plan(a) -> int:
     return 0
 
 
+def _check_root(root: Path) -> None:
+    if not root.exists():
+        raise FileNotFoundError(f"no such run root: {root}; give the --out directory of `impkit run` (default: runs)")
+    if not root.is_dir():
+        raise NotADirectoryError(f"run root {root} is a file, not a directory; give the directory that holds the run "
+                                "directories (the --out of `impkit run`, default: runs)")
+
+
+_SHOWN = ("data.name", "prune.method", "seed")  # have their own columns in `ls`
+
+
+def _settings(cfg) -> dict:
+    """Every result-changing setting of ``cfg`` as ``{dotted key: JSON text}`` (each data option its own key)."""
+    from impkit.config import identity
+
+    out = {}
+
+    def walk(d: dict, prefix: str) -> None:
+        for k, v in d.items():
+            if isinstance(v, dict):
+                walk(v, f"{prefix}{k}.")
+            else:
+                out[f"{prefix}{k}"] = json.dumps(v, sort_keys=True, default=str).replace(" ", "")
+
+    walk(identity(cfg), "")
+    return out
+
+
+def distinguishing_settings(configs: list) -> list[str]:
+    """For each config, ``"key=value ..."`` of the settings that differ among ``configs`` (dataset, method and seed
+    left out: ``ls`` shows them in their own columns); "" for every one when they agree."""
+    flat = [_settings(c) for c in configs]
+    keys = sorted({k for f in flat for k in f} - set(_SHOWN))
+    varying = [k for k in keys if len({f.get(k, "-") for f in flat}) > 1]
+    return [" ".join(f"{k}={f.get(k, '-')}" for k in varying) for f in flat]
+
+
 def cmd_ls(a) -> int:
-    from impkit.runs import list_runs
+    from impkit.runs import BrokenRun, scan_runs
+    from impkit.store import StoreError
 
     root = Path(a.root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"no such run root: {root}")
-    runs = list_runs(root)
-    if not runs:
+    _check_root(root)
+    entries = scan_runs(root)
+    if not entries:
         print(f"no runs under {root}")
         return 0
-    wr = max(len("run"), *(len(r.path.name) for r in runs))
-    wd = max(len("dataset"), *(len(r.dataset) for r in runs))
-    print(f"{'run':<{wr}} {'dataset':<{wd}} {'method':<8} {'seed':>4} {'rounds':>7}  acc(last)")
-    for r in runs:
-        done = r.rounds_done
-        acc = ""
-        if done:
-            v = r.metrics(done[-1]).get("final_test_acc")
-            acc = "" if v is None else f"{v:.4f}"
-        print(f"{r.path.name:<{wr}} {r.dataset:<{wd}} {r.method:<8} {r.seed:>4} "
-              f"{len(done):>3}/{r.config.prune.rounds + 1:<3}  {acc}")
+    runs = [e for e in entries if not isinstance(e, BrokenRun)]
+    settings = dict(zip((r.path for r in runs), distinguishing_settings([r.config for r in runs])))
+    rows = []
+    for e in entries:
+        if isinstance(e, BrokenRun):  # listed with the reason (which names the file and the fix); the rest go on
+            rows.append((e.path.name, "?", "?", "?", "?", "", e.kind, e.reason))
+            continue
+        status, note, acc, done = "", settings[e.path], "", e.rounds_done
+        try:
+            st = e.status
+            if st is not None:
+                status = f"{st.get('status', 'failed')} r{st.get('round')}"
+            if done:
+                v = e.metrics(done[-1]).get("final_test_acc")
+                acc = "" if v is None else f"{v:.4f}"
+        except StoreError as err:
+            status, note = "corrupt", str(err)
+        rows.append((e.path.name, e.dataset, e.method, str(e.seed), f"{len(done)}/{e.config.prune.rounds + 1}",
+                     acc, status, note))
+    head = ("run", "dataset", "method", "seed", "rounds", "acc(last)", "status", "settings")
+    width = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head) - 1)]
+    right = {3, 4}  # numbers
+    for r in [head, *rows]:
+        cells = [f"{c:>{w}}" if i in right else f"{c:<{w}}" for i, (c, w) in enumerate(zip(r, width))]
+        print((" ".join(cells) + "  " + r[-1]).rstrip())
     return 0
 
 
@@ -184,6 +308,10 @@ def cmd_show(a) -> int:
     r = load_run(a.run)
     print(f"run      {r.path}")
     print(f"dataset  {r.dataset}   method {r.method}   seed {r.seed}")
+    st = r.status
+    if st is not None:
+        print(f"status   {st.get('status', 'failed')} in round {st.get('round')} at step {st.get('step')} "
+              f"(loss {st.get('loss')}): {st.get('advice', '')}")
     print("settings (non-default): " + ", ".join(f"{k}={v}" for k, v in non_default(r.config).items()))
     done = r.rounds_done
     print(f"rounds   {len(done)}/{r.config.prune.rounds + 1} done: {done}")
@@ -200,7 +328,21 @@ def cmd_show(a) -> int:
     return 0
 
 
+def error_line(e: BaseException) -> str:
+    """The one line ``impkit: error: ...`` for a user-facing error (its message names the file or setting and the
+    fix; an OSError without one gets the store's wording: path, reason, what to do)."""
+    from impkit.store import os_error_message
+
+    if isinstance(e, OSError) and e.errno is not None and e.filename is not None:
+        msg = os_error_message(e, action="access")
+    else:
+        msg = str(e)
+    return "impkit: error: " + " ".join(line.strip() for line in msg.splitlines() if line.strip())
+
+
 def main(argv: list[str] | None = None) -> int:
+    import pickle
+
     from impkit.store import StoreError
     from impkit.train import TrainingDiverged
 
@@ -211,12 +353,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return {"run": cmd_run, "plan": cmd_plan, "ls": cmd_ls, "show": cmd_show}[a.cmd](a)
-    except (ConfigError, StoreError, TrainingDiverged, FileNotFoundError, ValueError) as e:
-        print(f"impkit: error: {e}", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
         sys.stderr.close()
         return 0
+    # bad input, bad files, a full disk: one line naming the file or setting and the fix, exit 2, no traceback
+    except (ConfigError, StoreError, TrainingDiverged, OSError, ValueError, pickle.UnpicklingError) as e:
+        print(error_line(e), file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("impkit: interrupted", file=sys.stderr)
         return 130

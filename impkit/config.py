@@ -221,10 +221,19 @@ def validate(cfg: RunConfig, check_dataset: bool = True) -> RunConfig:
     req(m.activation in ACTIVATIONS, "model.activation", f"must be one of {ACTIVATIONS}, got {m.activation!r}")
     req(m.init in INITS, "model.init", f"must be one of {INITS}, got {m.init!r}")
     req(isinstance(cfg.data.name, str) and cfg.data.name != "", "data.name", "must be a dataset name")
+    req(cfg.data.root is None or (isinstance(cfg.data.root, str) and cfg.data.root != ""), "data.root",
+        f"must be a directory or none, got {cfg.data.root!r}")
+    req(isinstance(cfg.data.options, dict), "data.options", f"must be a JSON object, got {cfg.data.options!r}")
     if check_dataset:
         known = _known_datasets()
         req(base_name(cfg.data.name) in known, "data.name",
             f"unknown dataset {cfg.data.name!r}; known: {', '.join(known)} (and '<name>-clone')")
+        from impkit.data import check_option_types  # the loaders declare their options' types
+
+        try:  # e.g. "data.options.L: expected an integer, got 'abc'" (the options are checked, never converted)
+            check_option_types(cfg.data.name, cfg.data.options, "data.options.")
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
     return cfg
 
 
@@ -232,10 +241,12 @@ def check_against_data(cfg: RunConfig, input_dim: int, num_classes: int) -> None
     """:class:`ConfigError` if ``model.input_dim``/``output_dim`` are set and differ from the data's."""
     if cfg.model.input_dim is not None and cfg.model.input_dim != input_dim:
         raise ConfigError(f"model.input_dim: {cfg.model.input_dim} does not match dataset "
-                          f"{cfg.data.name!r} with D={input_dim}")
+                          f"{cfg.data.name!r} with D={input_dim}; set model.input_dim={input_dim} or none "
+                          "(taken from the data), or choose data that fit")
     if cfg.model.output_dim is not None and cfg.model.output_dim != num_classes:
         raise ConfigError(f"model.output_dim: {cfg.model.output_dim} does not match dataset "
-                          f"{cfg.data.name!r} with {num_classes} classes")
+                          f"{cfg.data.name!r} with {num_classes} classes; set model.output_dim={num_classes} or "
+                          "none (taken from the data)")
 
 
 # ------------------------------------------------------------------------------------------------

@@ -30,16 +30,53 @@ def _optional_inner(hint: Any) -> Any | None:
     return None
 
 
+_WORDS = {bool: "a boolean (true/false)", int: "an integer", float: "a number", str: "a string",
+          dict: "a JSON object", type(None): "none"}
+_PLURAL = {bool: "booleans", int: "integers", float: "numbers", str: "strings"}
+
+
 def describe(hint: Any) -> str:
-    """What a value of type ``hint`` is, in words (for error messages): ``"an integer"``, ``"a number or none"``."""
+    """What a value of type ``hint`` is, in words (for error messages): ``"an integer"``, ``"a number or none"``,
+    ``"an integer, a list of integers or none"``."""
     inner = _optional_inner(hint)
     if inner is not None:
         return f"{describe(inner)} or none"
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        words = [describe(a) for a in typing.get_args(hint)]
+        return ", ".join(words[:-1]) + " or " + words[-1]
+    if typing.get_origin(hint) is list or hint is list:
+        args = typing.get_args(hint)
+        return f"a list of {_PLURAL.get(args[0], describe(args[0])) if args else 'values'}"
     if typing.get_origin(hint) is tuple or hint is tuple:
         args = typing.get_args(hint)
         return f"a tuple of {'integers' if not args or args[0] is int else describe(args[0])} (e.g. 64,32)"
-    return {bool: "a boolean (true/false)", int: "an integer", float: "a number", str: "a string",
-            dict: "a JSON object"}.get(hint, str(hint))
+    return _WORDS.get(hint, str(hint))
+
+
+def matches(value: Any, hint: Any) -> bool:
+    """Whether an already-parsed ``value`` (e.g. from JSON) is of the annotated type ``hint``, without converting
+    it: ``int`` (not bool), ``float`` (an int is a number), ``bool``, ``str``, ``None``, ``list[X]`` (a list or
+    tuple of X), ``dict`` and unions of these. Used where a value must be checked but kept exactly as given
+    (``data.options`` are hashed into the run name as written)."""
+    if hint is Any:
+        return True
+    if hint is None or hint is type(None):
+        return value is None
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(matches(value, a) for a in typing.get_args(hint))
+    if origin is list or hint is list:
+        args = typing.get_args(hint)
+        return isinstance(value, (list, tuple)) and (not args or all(matches(v, args[0]) for v in value))
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if isinstance(hint, type):
+        return isinstance(value, hint)
+    raise TypeError(f"no type check for {hint!r}")
 
 
 def _parse_str(s: str, hint: Any) -> Any:
@@ -143,4 +180,4 @@ def apply_overrides(cfg: RunConfig, overrides: dict) -> RunConfig:
     return out
 
 
-__all__ = ["apply_overrides", "parse_value", "describe", "SECTIONS"]
+__all__ = ["apply_overrides", "parse_value", "describe", "matches", "SECTIONS"]

@@ -27,7 +27,7 @@ from impkit.device import choose
 from impkit.model import FCN, build_model
 from impkit.runformat import Masks, Params, RunFiles, is_mask_key
 from impkit.seeding import INIT, MINIBATCH, derive_seed
-from impkit.train import new_history, stack_datasets, train
+from impkit.train import TrainingDiverged, new_history, stack_datasets, train
 
 
 @dataclass
@@ -104,7 +104,7 @@ def compute_masks(job: Job, n: int, shapes: list[tuple[int, int]]) -> Masks:
 def copy_round(src_dir: Path, dst_dir: Path, n: int) -> None:
     """Copy a complete round (atomic per file; metrics last, so the copy is complete only when all is there)."""
     s, d = RunFiles(src_dir).round(n), RunFiles(dst_dir).round(n)
-    d.dir.mkdir(parents=True, exist_ok=True)
+    store.ensure_dir(d.dir)
     for name in ("rewind", "mask", "trained", "sparsity", "metrics"):
         src = getattr(s, name)
         if src.exists():
@@ -170,7 +170,7 @@ def _share_round0(jobs: Sequence[Job], todo: list[int]) -> list[int]:
 def _round_start(j: Job, n: int, shapes: list[tuple[int, int]]) -> RoundStart:
     """m(n) (computed once and saved, with the sparsity report) and the state round n of ``j`` starts from."""
     rf = j.files.round(n)
-    rf.dir.mkdir(parents=True, exist_ok=True)
+    store.ensure_dir(rf.dir)
     if n == 0:
         masks = Masks.ones(shapes)
     elif rf.mask.exists():
@@ -239,12 +239,15 @@ def _train_round(batch: RoundBatch, dev: torch.device, progress: bool) -> None:
         elif not js[0].files.rewind.exists():
             raise store.StoreError(f"{js[0].path}: resuming round 0 after t_rewind but {js[0].files.rewind.name} "
                                    "is missing")
-    out = train(model, data, tc.steps, lr=tc.lr, batch=tc.batch,
-                stream_seeds=[derive_seed(j.cfg.seed, MINIBATCH, n) for j in js], start_step=batch.step0,
-                history=histories, eval_every=tc.eval_every, checkpoint_every=tc.checkpoint_every,
-                on_checkpoint=save_checkpoint, hooks=hooks, mask_forward=tc.mask_forward, compile=tc.compile,
-                progress=progress, desc=f"round {n} ({R} replica{'s' if R > 1 else ''})", round_idx=n,
-                replica_names=[j.name for j in js])
+    try:
+        out = train(model, data, tc.steps, lr=tc.lr, batch=tc.batch,
+                    stream_seeds=[derive_seed(j.cfg.seed, MINIBATCH, n) for j in js], start_step=batch.step0,
+                    history=histories, eval_every=tc.eval_every, checkpoint_every=tc.checkpoint_every,
+                    on_checkpoint=save_checkpoint, hooks=hooks, mask_forward=tc.mask_forward, compile=tc.compile,
+                    progress=progress, desc=f"round {n} ({R} replica{'s' if R > 1 else ''})", round_idx=n,
+                    replica_names=[j.name for j in js])
+    except TrainingDiverged as e:
+        raise _record_divergence(batch, e) from None
     for r, j in enumerate(js):
         params, _ = state_to_arrays(model.replica_state(r))
         ev = out["history"][r]["eval"]
@@ -263,6 +266,23 @@ def _train_round(batch: RoundBatch, dev: torch.device, progress: bool) -> None:
             store.save_json(rf.metrics, metrics if p == j.path else dict(metrics, shared_from=j.path.name))
             if rf.checkpoint.exists():
                 rf.checkpoint.unlink()
+
+
+def _record_divergence(batch: RoundBatch, e: TrainingDiverged) -> TrainingDiverged:
+    """Mark the diverged run (and the runs sharing its round 0) in their ``status.json`` -- so that ``ls`` shows it
+    and a rerun with the same settings is refused instead of diverging again (training is deterministic) -- and
+    return the error to raise, naming the run, the record and what to change."""
+    if e.replica is None:
+        return e
+    j = batch.jobs[e.replica]
+    lr = j.cfg.train.lr
+    advice = f"lower the learning rate, e.g. --set train.lr={lr / 10:g} (train.lr is {lr:g}), or check the data"
+    record = {"round": e.round_idx, "step": e.step, "loss": str(e.loss), "train.lr": lr, "advice": advice}
+    for p in batch.targets(j):
+        store.mark_diverged(p, record)
+    return TrainingDiverged(f"training diverged (loss {e.loss}) in round {e.round_idx} at step {e.step} for "
+                            f"{j.path}; recorded in {RunFiles(j.path).status}: {advice}, and rerun", e.round_idx,
+                            e.step, e.replica, e.loss)
 
 
 __all__ = ["Job", "RoundStart", "RoundBatch", "run_jobs", "compute_masks", "copy_round", "state_to_arrays"]

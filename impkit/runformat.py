@@ -4,6 +4,9 @@ Layout::
 
     <root>/<dataset>-<method>-s<seed>-<hash>/      (name: impkit.config.run_name)
         config.json            the full RunConfig
+        identity.json          written with config.json: the run name, hash and non-default settings it was
+                               created with (so a hand-edited config.json is caught and the changed setting named)
+        status.json            only after a failure: {"status": "diverged", "round", "step", "loss", "advice", ...}
         .lock                  while a process writes the run (pid of the owner)
         round_00/              dense training from init for T steps
             rewind.npz         θ(t_rewind), all layers: the rewind point of every round (round 0 only)
@@ -22,6 +25,9 @@ and ``bias_mask{l}`` (out,) as bool.
 written last, so after an interruption a round either is complete or is redone (resuming from ``checkpoint.pt``);
 the other two are checked as well so that a round whose arrays were deleted by hand is redone, not trusted.
 
+**Files are written** with the process umask (0644 with the usual umask 022), so a group sharing ``runs/`` can read
+them. What to do about a damaged file is :func:`repair_hint`'s (quoted by the store's corrupt-file errors).
+
 :class:`RunFiles` and :class:`RoundFiles` give the paths, :class:`Masks` and :class:`Params` the arrays; the
 reading and writing itself (atomic files, corrupt-file errors) is :mod:`impkit.store`'s.
 """
@@ -35,6 +41,9 @@ import numpy as np
 import torch
 
 CONFIG = "config.json"
+IDENTITY = "identity.json"
+STATUS = "status.json"
+DIVERGED = "diverged"  # the "status" of a run whose training loss became NaN/inf
 LOCK = ".lock"
 REWIND, MASK, TRAINED, SPARSITY, METRICS, CHECKPOINT = (
     "rewind.npz", "mask.npz", "trained.npz", "sparsity.json", "metrics.json", "checkpoint.pt")
@@ -117,6 +126,16 @@ class RunFiles:
     def lock(self) -> Path:
         return self.dir / LOCK
 
+    @property
+    def identity(self) -> Path:
+        """The settings the run was created with (see the module docstring)."""
+        return self.dir / IDENTITY
+
+    @property
+    def status(self) -> Path:
+        """Present only when the run failed (e.g. diverged); see the module docstring."""
+        return self.dir / STATUS
+
     def round(self, n: int) -> RoundFiles:
         return RoundFiles(self.dir / f"round_{int(n):02d}")
 
@@ -139,6 +158,37 @@ class RunFiles:
             if self.round(n).complete():
                 out.append(n)
         return out
+
+
+def round_of(path: str | Path) -> int | None:
+    """The round n of a file inside ``round_NN/`` (None for a file elsewhere)."""
+    name = Path(path).parent.name
+    if name.startswith("round_"):
+        try:
+            return int(name.split("_")[1])
+        except (IndexError, ValueError):
+            return None
+    return None
+
+
+def repair_hint(path: str | Path) -> str:
+    """What to do about a damaged (truncated, corrupt, unreadable) file ``path`` of a run directory: which files to
+    delete and what to rerun. Nothing else is lost: every round is recomputed from what is still there."""
+    path = Path(path)
+    rerun = "rerun the same `python -m impkit run` command (or notebook) that made it"
+    n = round_of(path)
+    if path.name == CONFIG:
+        return (f"delete the run directory {path.parent} and {rerun} (its rounds cannot be trusted without their "
+                "config)")
+    if path.name == IDENTITY:
+        return f"delete {path} (it only records the settings the run was created with)"
+    if path.name == STATUS:
+        return f"delete {path} to clear the run's failure record"
+    if path.name == CHECKPOINT and n is not None:
+        return f"delete {path} and {rerun}: round {n} restarts from its beginning"
+    if n is not None:
+        return f"delete the folder {path.parent} and {rerun}: round {n} is recomputed"
+    return f"delete or restore {path}"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -219,5 +269,6 @@ class Params:
         return [torch.from_numpy(w) for w in self.weights], [torch.from_numpy(b) for b in self.biases]
 
 
-__all__ = ["RunFiles", "RoundFiles", "Masks", "Params", "ROUND_FILES", "CONFIG", "LOCK", "weight_key", "bias_key",
-           "mask_key", "bias_mask_key", "is_mask_key", "BN_KEYS"]
+__all__ = ["RunFiles", "RoundFiles", "Masks", "Params", "ROUND_FILES", "CONFIG", "IDENTITY", "STATUS", "DIVERGED",
+           "LOCK", "weight_key", "bias_key", "mask_key", "bias_mask_key", "is_mask_key", "BN_KEYS", "round_of",
+           "repair_hint"]

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 
 from impkit import store
-from impkit.config import ConfigError, RunConfig, identity, round0_key, run_name
-from impkit.data.cache import run_data
+from impkit.config import ConfigError, RunConfig, check_against_data, identity, round0_key, run_name
+from impkit.data.cache import data_key, run_data
 from impkit.methods import PAPER_METHODS
 from impkit.methods import names as method_names
 from impkit.model import FCN
@@ -27,14 +28,23 @@ from impkit.runformat import Masks, Params, RoundFiles, RunFiles
 
 class Run:
     """A run directory: one dataset, one pruning method, one seed (read-only view; files in
-    :mod:`impkit.runformat`)."""
+    :mod:`impkit.runformat`).
 
-    def __init__(self, path: str | Path):
+    Opening a run checks its ``config.json`` against the run's name and identity record
+    (:func:`impkit.store.verify_run_dir`): results are never read under settings they were not trained with
+    (``verify=False`` skips that, for repair tools)."""
+
+    def __init__(self, path: str | Path, verify: bool = True):
         self.path = Path(path)
         self.files = RunFiles(self.path)
         if not self.files.is_run():
-            raise FileNotFoundError(f"{self.path} is not a run directory (no {self.files.config.name})")
-        self.config = RunConfig.from_dict(store.load_json(self.files.config))
+            what = ("does not exist" if not self.path.exists()
+                    else f"is not a run directory (no {self.files.config.name})")
+            raise FileNotFoundError(f"{self.path} {what}; give a run directory as listed by `python -m impkit ls "
+                                    "ROOT` (e.g. runs/nlgp-imp-s0-<hash>)")
+        self.config = store.read_config(self.path)
+        if verify:
+            store.verify_run_dir(self.path, self.config)
 
     def __repr__(self) -> str:
         return f"Run({str(self.path)!r}, rounds_done={self.rounds_done})"
@@ -54,6 +64,12 @@ class Run:
     @property
     def rounds_done(self) -> list[int]:
         return self.files.rounds_done()
+
+    @property
+    def status(self) -> dict | None:
+        """The run's failure record (``{"status": "diverged", "round": n, "step": s, "loss": ..., "advice": ...}``)
+        or None for a run that has not failed."""
+        return store.read_status(self.path)
 
     @property
     def num_layers(self) -> int:
@@ -116,10 +132,38 @@ def load_run(path: str | Path) -> Run:
 
 
 def list_runs(root: str | Path = "runs") -> list[Run]:
+    """The runs under ``root`` (sorted by name); a damaged one raises (see :func:`scan_runs` to list around it)."""
     root = Path(root)
     if not root.is_dir():
         return []
     return [Run(p) for p in sorted(root.iterdir()) if RunFiles(p).is_run()]
+
+
+@dataclass
+class BrokenRun:
+    """A run directory that cannot be opened: ``reason`` is the error (it names the file and the fix); ``kind``
+    "corrupt" (a file cannot be read) or "edited" (``config.json`` does not match the run)."""
+
+    path: Path
+    reason: str
+    kind: str = "corrupt"
+
+
+def scan_runs(root: str | Path = "runs") -> list[Run | BrokenRun]:
+    """Every run directory under ``root``, sorted by name: a :class:`Run`, or a :class:`BrokenRun` for one whose
+    ``config.json`` is corrupt or does not match the run -- one damaged run does not hide the others."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    out: list[Run | BrokenRun] = []
+    for p in sorted(root.iterdir()):
+        if not RunFiles(p).is_run():
+            continue
+        try:
+            out.append(Run(p))
+        except (store.StoreError, ConfigError, OSError) as e:
+            out.append(BrokenRun(p, str(e), "edited" if isinstance(e, store.ConfigMismatchError) else "corrupt"))
+    return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -143,6 +187,40 @@ def _share_round0_from_siblings(cfg: RunConfig, path: Path, root: Path) -> None:
                 return
 
 
+def preflight(cfgs: Sequence[RunConfig], root: str | Path) -> None:
+    """Everything that can be refused before a run directory is created, so that bad input leaves nothing behind:
+    a run root that is a file, an existing directory holding another config or a diverged run
+    (:func:`impkit.store.check_run_dir`), and -- for runs with rounds still to train -- data that cannot be loaded
+    (bad options, missing files, a missing ``data.root``) or does not fit ``model.input_dim``/``output_dim``. The
+    data are loaded through :func:`impkit.data.cache.run_data`, so training reuses them (no extra cost)."""
+    from impkit.data import check_root
+
+    root = Path(root)
+    store.check_dir_path(root, "run root")
+    checked: set[str] = set()
+    for c in cfgs:
+        path = root / run_name(c)
+        store.check_run_dir(path, c)
+        if all(RunFiles(path).round(n).complete() for n in range(c.prune.rounds + 1)):
+            continue  # nothing to train: its data need not even be installed here
+        check_root(c.data.root, "data.root")
+        try:
+            tr, te = run_data(c, "train"), run_data(c, "test")
+        except ValueError as e:
+            if type(e) is not ValueError:  # subclasses name a bad file (ImageNet32Error, IDXError, ...): as they are
+                raise
+            # a loader's plain ValueError is about an option value (e.g. "nlgp: dim must be 1 or 2, got 3")
+            raise ConfigError(f"data.options of {c.data.name!r}: {e}; change it with --set data.options.KEY=VALUE "
+                              "(`impkit run --help` lists each dataset's options)") from None
+        key = json.dumps([data_key(c), c.model.input_dim, c.model.output_dim], default=str)
+        if key not in checked:
+            checked.add(key)
+            check_against_data(c, tr.dim, tr.num_classes)
+            if te.dim != tr.dim:
+                raise ConfigError(f"data: the test split of {c.data.name!r} has D={te.dim}, the training split "
+                                  f"D={tr.dim}; check data.options")
+
+
 def group_key(cfg: RunConfig) -> str:
     """Runs with equal keys can train as one batch of replicas."""
     d = identity(cfg)
@@ -160,6 +238,7 @@ def train_configs(cfgs: Sequence[RunConfig], root: str | Path = "runs", device: 
     root = Path(root)
     for c in cfgs:
         choose(device, c.train.device)  # refuse an unavailable device before any work
+    preflight(cfgs, root)
     paths = [store.prepare_run_dir(root, c) for c in cfgs]
     seen: dict[Path, RunConfig] = {}
     for c, p in zip(cfgs, paths):
@@ -205,4 +284,5 @@ def ensure_runs(preset: str, dataset: str | None = None, methods: Iterable[str] 
                          memory_budget=memory_budget)
 
 
-__all__ = ["Run", "ensure_runs", "load_run", "list_runs", "train_configs", "group_key"]
+__all__ = ["Run", "BrokenRun", "ensure_runs", "load_run", "list_runs", "scan_runs", "train_configs", "preflight",
+           "group_key"]

@@ -36,7 +36,13 @@ SMALL_STEP_WORK = 3e7  # R * batch * weights below which CPU training runs on on
 
 
 class TrainingDiverged(RuntimeError):
-    """Loss became NaN/inf; the message names round, step and replica."""
+    """Loss became NaN/inf; the message names round, step and replica, which are also attributes (``round_idx``,
+    ``step``, ``replica`` index into the batch, ``loss``) so that the caller can record the failure in the run."""
+
+    def __init__(self, message: str, round_idx: int | None = None, step: int | None = None,
+                 replica: int | None = None, loss: float | None = None):
+        super().__init__(message)
+        self.round_idx, self.step, self.replica, self.loss = round_idx, step, replica, loss
 
 
 # ------------------------------------------------------------------------------------------------
@@ -321,7 +327,8 @@ def train(model: FCN, data: ReplicaData, steps: int, *, lr: float, batch: int, s
                     i, r = np.argwhere(bad)[0]
                     raise TrainingDiverged(
                         f"training diverged (loss {losses[i, r]}) in round {round_idx} at step {t + i + 1} "
-                        f"for {names[r]}; lower train.lr or check the data")
+                        f"for {names[r]}; lower train.lr or check the data", round_idx=round_idx,
+                        step=int(t + i + 1), replica=int(r), loss=float(losses[i, r]))
                 for r in range(R):
                     h = hist[r]
                     h["curve"]["step"].append(int(end))

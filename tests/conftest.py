@@ -35,3 +35,41 @@ def toy_overrides():
     """Overrides that make a `ci` run on `toy` take a second or two."""
     return {"train.steps": 120, "train.t_rewind": 10, "train.eval_every": 60, "train.checkpoint_every": 40,
             "prune.rounds": 3, "model.hidden": (16,)}
+
+
+@pytest.fixture
+def cli(capsys):
+    """``cli(*args)`` runs ``impkit ARGS`` in-process and returns (exit status, stdout, stderr)."""
+    from impkit.cli import main
+
+    def run(*args):
+        try:
+            rc = main([str(a) for a in args])
+        except SystemExit as e:  # argparse errors
+            rc = e.code
+        out = capsys.readouterr()
+        return rc, out.out, out.err
+
+    return run
+
+
+def assert_one_error(rc, err: str, *needles: str) -> None:
+    """The project standard for bad input: exit 2, one line on stderr, no traceback, naming each of ``needles``
+    (the file or setting, and the fix)."""
+    assert rc == 2, (rc, err)
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert err.startswith(("impkit: error: ", "run_notebooks: error: ")), err
+    for n in needles:
+        assert n in err, (n, err)
+
+
+@pytest.fixture
+def bad_input(cli):
+    """``bad_input(*args, needles=(...))``: run ``impkit ARGS`` and check :func:`assert_one_error`; returns stderr."""
+
+    def check(*args, needles=()):
+        rc, _, err = cli(*args)
+        assert_one_error(rc, err, *needles)
+        return err
+
+    return check

@@ -106,3 +106,36 @@ def test_run_names_are_stable(preset, dataset, method, seed, overrides, name):
     if overrides == "smoke":
         overrides = SMOKE[preset]["overrides"]
     assert run_name(make_config(preset, dataset, method, seed, overrides, validate_config=False)) == name
+
+
+@pytest.mark.parametrize("dataset,key,value,words", [
+    ("nlgp", "L", "abc", "data.options.L: expected an integer, got 'abc'"),
+    ("nlgp", "L", 24.0, "data.options.L: expected an integer, got 24.0"),
+    ("nlgp", "gaussian", "yes", "data.options.gaussian: expected a boolean"),
+    ("nlgp", "xi", 2, "data.options.xi: unknown option of dataset 'nlgp'; valid options: L, batch_size"),
+    ("photos", "images", "camera", "data.options.images: expected a list of strings or none, got 'camera'"),
+    ("imagenet32", "batches", "1,2", "data.options.batches: expected an integer, a list of integers or none"),
+    ("imagenet32-clone", "clone_dtype", 16, "data.options.clone_dtype: expected a string, got 16"),
+])
+def test_data_options_are_checked_by_name(dataset, key, value, words):
+    with pytest.raises(ConfigError) as e:
+        make_config("ci", dataset, overrides={f"data.options.{key}": value})
+    assert str(e.value) == words or str(e.value).startswith(words), str(e.value)
+
+
+def test_data_options_are_checked_not_converted():
+    c = make_config("ci", "nlgp", overrides={"data.options.xi0": "2", "data.options.batch_size": 512})
+    assert c.data.options["xi0"] == 2 and type(c.data.options["xi0"]) is int  # a number; kept as given (run names)
+    c = make_config("ci", "imagenet32", overrides={"data.options.batches": "[1, 2]"})
+    assert c.data.options["batches"] == [1, 2]
+    assert make_config("ci", "toy", overrides={"data.options.anything": "x"})  # a loader without declared types
+    for preset in ("ci", "default", "paper"):  # every preset's own options pass
+        for ds in ("nlgp", "photos", "fashion-mnist", "imagenet32", "imagenet32-clone", "nlgp-clone"):
+            validate(make_config(preset, ds, validate_config=False))
+
+
+def test_width_errors_say_what_to_set():
+    with pytest.raises(ConfigError, match=r"set model\.input_dim=64 or none"):
+        check_against_data(make_config("ci", "toy", overrides={"model.input_dim": "100"}), 64, 2)
+    with pytest.raises(ConfigError, match=r"set model\.output_dim=2 or none"):
+        check_against_data(make_config("ci", "toy", overrides={"model.output_dim": "10"}), 64, 2)

@@ -131,3 +131,25 @@ def test_overrides_return_a_new_config():
     assert base.train.steps == 4000 and base.data.options == {} and out.train.steps == 10
     assert base.replace(**{"train.steps": "10"}) == RunConfig.from_dict({**base.to_dict(), "train": {
         **base.to_dict()["train"], "steps": 10}})
+
+
+@pytest.mark.parametrize("hint,words", [
+    (int, "an integer"), (float | None, "a number or none"), (list[str] | None, "a list of strings or none"),
+    (int | list[int] | None, "an integer, a list of integers or none"),
+])
+def test_describe(hint, words):
+    from impkit.overrides import describe
+
+    assert describe(hint) == words
+
+
+@pytest.mark.parametrize("value,hint,ok", [
+    (3, int, True), (True, int, False), (3.0, int, False), (np.int64(3), int, True), (3, float, True),
+    (True, float, False), ("3", float, False), (True, bool, True), (1, bool, False), (None, str | None, True),
+    ([1, 2], list[int], True), ((1, 2), list[int], True), ([1, "2"], list[int], False), ("ab", list[str], False),
+    (5, int | list[int] | None, True), ([5], int | list[int] | None, True), ("5", int | list[int] | None, False),
+])
+def test_matches_checks_without_converting(value, hint, ok):
+    from impkit.overrides import matches
+
+    assert matches(value, hint) is ok

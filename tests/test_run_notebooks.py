@@ -52,6 +52,20 @@ def test_stderr_output_is_refused(tmp_path):
     assert res.returncode != 0 and "stderr" in res.stderr and "careful" in res.stderr
 
 
+def test_out_or_runs_that_are_files_are_one_error_line(tmp_path):
+    from conftest import assert_one_error
+
+    f = tmp_path / "afile"
+    f.write_text("keep")
+    src = ROOT / "notebooks" / "01_ica_pca.py"
+    for flag, args in [("--out", ["--out", str(f), "--runs", str(tmp_path / "runs")]),
+                       ("--runs", ["--out", str(tmp_path / "out"), "--runs", str(f / "runs")])]:
+        res = subprocess.run([sys.executable, str(ROOT / "tools" / "run_notebooks.py"), "--preset", "ci", *args,
+                              str(src)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert_one_error(res.returncode, res.stderr, flag, f"{f} is a file, not a directory", "pass a directory")
+    assert f.read_text() == "keep" and not (tmp_path / "out").exists()
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # the paper preset's smoke pass (make test): wiring only; the pass itself is `make paper-smoke`
 # ---------------------------------------------------------------------------------------------------------------

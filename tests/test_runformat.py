@@ -2,7 +2,7 @@
 import numpy as np
 
 from impkit import store
-from impkit.runformat import ROUND_FILES, Masks, Params, RunFiles
+from impkit.runformat import ROUND_FILES, Masks, Params, RunFiles, repair_hint, round_of
 
 
 def test_paths_and_completeness(tmp_path):
@@ -35,3 +35,16 @@ def test_masks_and_params_round_trip(tmp_path):
     assert set(q.bn) == {"bn_mean0"} and np.array_equal(q.weights[1], p.weights[1])
     pm = p.masked(m)
     assert np.array_equal(pm.weights[0], p.weights[0] * m.weights[0]) and (pm.biases[1][~m.biases[1]] == 0).all()
+
+
+def test_repair_hint_says_what_to_delete_and_rerun(tmp_path):
+    f = RunFiles(tmp_path / "toy-imp-s0-abc")
+    assert repair_hint(f.config) == (f"delete the run directory {f.dir} and rerun the same `python -m impkit run` "
+                                     "command (or notebook) that made it (its rounds cannot be trusted without their "
+                                     "config)")
+    hint = repair_hint(f.round(3).mask)
+    assert f"delete the folder {f.round(3).dir}" in hint and "round 3 is recomputed" in hint
+    assert "round 0 is recomputed" in repair_hint(f.rewind)  # the rewind point lives in round 0
+    assert "round 2 restarts from its beginning" in repair_hint(f.round(2).checkpoint)
+    assert str(f.status) in repair_hint(f.status) and str(f.identity) in repair_hint(f.identity)
+    assert round_of(f.round(7).metrics) == 7 and round_of(f.config) is None

@@ -1,5 +1,8 @@
+import errno
+import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -10,8 +13,8 @@ import pytest
 
 from impkit.presets import make_config
 from impkit.runs import Run, train_configs
-from impkit.store import (ConfigMismatchError, CorruptFileError, RunLock, RunLockedError, load_npz,
-                          prepare_run_dir, save_npz)
+from impkit.store import (ConfigMismatchError, CorruptFileError, RunLock, RunLockedError, StoreWriteError, load_json,
+                          load_npz, prepare_run_dir, read_config, save_json, save_npz)
 
 TESTS = Path(__file__).resolve().parent
 OV = {"train.steps": 60, "train.t_rewind": 5, "train.eval_every": 30, "prune.rounds": 1, "model.hidden": (8,),
@@ -20,9 +23,19 @@ CLI = ("import sys; sys.path.insert(0, {tests!r}); import conftest; from impkit.
        "sys.exit(main(sys.argv[1:]))")
 
 
-def run_cli(*args, **kw):
+def _file_size_limit(n):
+    def set_limit():
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (n, n))  # Python ignores SIGXFSZ: writes fail with EFBIG
+
+    return set_limit
+
+
+def run_cli(*args, fsize=None, **kw):
+    """``impkit ARGS`` in a child process (with the test dataset ``toy``); ``fsize``: its file-size limit in bytes."""
     return subprocess.run([sys.executable, "-c", CLI.format(tests=str(TESTS)), *args], capture_output=True,
-                          text=True, **kw)
+                          text=True, preexec_fn=_file_size_limit(fsize) if fsize else None, **kw)
 
 
 def test_atomic_npz_and_corruption(tmp_path):
@@ -56,9 +69,11 @@ def test_refuses_other_config(tmp_path):
     (tmp_path / path.name).rename(tmp_path / "x")
     path2 = prepare_run_dir(tmp_path, other)
     (tmp_path / "x" / "config.json").replace(path2 / "config.json")  # a dir whose config differs
-    with pytest.raises(ConfigMismatchError, match="different config"):
+    with pytest.raises(ConfigMismatchError, match=r"different config \(train\.lr is 0\.1 in config\.json, 0\.05 in"):
         prepare_run_dir(tmp_path, other)
-    assert Run(path2).config.train.lr == 0.1  # untouched
+    assert read_config(path2).train.lr == 0.1  # untouched
+    with pytest.raises(ConfigMismatchError, match=r"train\.lr is 0\.1 in config\.json, 0\.05 in the settings the run"):
+        Run(path2)  # a config.json that is not the run's own is never read as if it were
 
 
 def test_lock(tmp_path):
@@ -105,3 +120,142 @@ def test_sigkill_mid_round_then_resume(tmp_path):
     for n in range(3):
         assert all(np.array_equal(a, b) for a, b in zip(killed.mask(n), clean.mask(n)))
         assert all(np.array_equal(a[0], b[0]) for a, b in zip(killed.weights(n), clean.weights(n)))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# failed writes lose nothing; files keep the umask
+# ---------------------------------------------------------------------------------------------------------------
+WRITE_PAST_LIMIT = """
+import resource, sys
+from impkit.store import save_json, StoreWriteError
+resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
+try:
+    save_json(sys.argv[1], {"x": "y" * 5000})
+except StoreWriteError as e:
+    print(e)
+    sys.exit(3)
+"""
+
+
+def test_a_write_past_the_file_size_limit_keeps_the_old_file(tmp_path):
+    p = tmp_path / "metrics.json"
+    save_json(p, {"old": 1})
+    res = subprocess.run([sys.executable, "-c", WRITE_PAST_LIMIT, str(p)], capture_output=True, text=True)
+    assert res.returncode == 3, res.stderr
+    assert str(p) in res.stdout and "File too large" in res.stdout and "ulimit -f" in res.stdout
+    assert load_json(p) == {"old": 1} and [f.name for f in tmp_path.iterdir()] == ["metrics.json"]
+
+
+@pytest.mark.parametrize("code,words", [(errno.ENOSPC, "free disk space"), (errno.EACCES, "writable"),
+                                        (errno.EIO, "rerun the same command")])
+def test_a_failed_write_names_the_file_and_the_fix(tmp_path, monkeypatch, code, words):
+    p = tmp_path / "round_01" / "trained.npz"
+    save_npz(p, {"W0": np.ones(3)})
+
+    def fail(fd):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(os, "fsync", fail)
+    with pytest.raises(StoreWriteError) as e:
+        save_npz(p, {"W0": np.zeros(3)})
+    assert str(p) in str(e.value) and words in str(e.value) and os.strerror(code) in str(e.value)
+    monkeypatch.undo()
+    assert load_npz(p)["W0"].tolist() == [1, 1, 1] and [f.name for f in p.parent.iterdir()] == ["trained.npz"]
+
+
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_files_get_the_umask_permissions(tmp_path, umask, mode):
+    old = os.umask(umask)
+    try:
+        save_json(tmp_path / "a.json", {})
+        save_npz(tmp_path / "a.npz", {"x": np.zeros(1)})
+    finally:
+        os.umask(old)
+    for f in ("a.json", "a.npz"):
+        assert stat.S_IMODE((tmp_path / f).stat().st_mode) == mode, f
+
+
+def test_a_file_in_the_way_of_the_run_root(tmp_path):
+    f = tmp_path / "runs"
+    f.write_text("x")
+    cfg = make_config("ci", "toy", "imp", 0, OV)
+    for root in (f, f / "sub"):
+        with pytest.raises(StoreWriteError, match=f"{f} is a file, not a directory; pass a directory"):
+            train_configs([cfg], root, progress=False)
+    assert f.read_text() == "x"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# preflight, identity, divergence
+# ---------------------------------------------------------------------------------------------------------------
+def test_preflight_creates_nothing_for_bad_data(tmp_path):
+    from impkit.config import ConfigError
+
+    for over, err, words in [({"model.input_dim": 10}, ConfigError, "model.input_dim: 10 does not match"),
+                             ({"data.root": str(tmp_path / "nowhere")}, FileNotFoundError, "data.root:")]:
+        with pytest.raises(err, match=words):
+            train_configs([make_config("ci", "toy", "imp", 0, {**OV, **over})], tmp_path / "runs", progress=False)
+        assert not (tmp_path / "runs").exists()
+
+
+def test_identity_record_catches_a_hand_edited_config(tmp_path):
+    r = train_configs([make_config("ci", "toy", "imp", 0, OV)], tmp_path, progress=False)[0]
+    rec = json.loads((r.path / "identity.json").read_text())
+    assert rec["name"] == r.path.name and rec["settings"]["train.steps"] == 60
+    c = json.loads((r.path / "config.json").read_text())
+    c["train"]["steps"] = 61
+    (r.path / "config.json").write_text(json.dumps(c))
+    with pytest.raises(ConfigMismatchError, match=r"train\.steps is 61 in config\.json, 60 in the settings"):
+        Run(r.path)
+    # an older run without identity.json: the directory name (hash) still catches it
+    (r.path / "identity.json").unlink()
+    with pytest.raises(ConfigMismatchError, match=r"does not match its run directory: .*train\.steps=61.*give the "
+                                                  r"name toy-imp-s0-"):
+        Run(r.path)
+    c["train"]["steps"] = 60
+    (r.path / "config.json").write_text(json.dumps(c))
+    assert Run(r.path).config.train.steps == 60
+
+
+def test_divergence_is_recorded_and_refused_on_rerun(tmp_path):
+    from impkit.store import RunDivergedError
+    from impkit.train import TrainingDiverged
+
+    cfgs = [make_config("ci", "toy", m, 0, {**OV, "train.lr": 1e6}) for m in ("imp", "random")]
+    with pytest.raises(TrainingDiverged, match=r"round 0 at step \d+ for .*status\.json.*--set train\.lr=100000"):
+        train_configs(cfgs, tmp_path, progress=False)
+    runs = [Run(p) for p in sorted(tmp_path.iterdir())]
+    for r in runs:  # round 0 is shared by the methods: both are marked
+        assert r.status["status"] == "diverged" and r.status["round"] == 0 and r.status["train.lr"] == 1e6
+        assert not (r.path / ".lock").exists()
+    with pytest.raises(RunDivergedError, match=r"diverged before \(round 0, step \d+, loss nan.*delete .*status\.json"):
+        train_configs(cfgs, tmp_path, progress=False)
+
+
+def test_corrupt_config_and_status_name_the_fix(tmp_path):
+    r = train_configs([make_config("ci", "toy", "imp", 0, OV)], tmp_path, progress=False)[0]
+    (r.path / "config.json").write_text('{"train": {"steps": "many"')
+    with pytest.raises(CorruptFileError, match=f"delete the run directory {r.path} and rerun"):
+        Run(r.path)
+    (r.path / "config.json").write_text('["not", "a", "config"]')
+    with pytest.raises(CorruptFileError, match="is not a run config"):
+        Run(r.path)
+    (r.path / "config.json").write_text('{"train": {"stepz": 3}}')
+    with pytest.raises(CorruptFileError, match=r"train\.stepz"):
+        Run(r.path)
+
+
+def test_an_unreadable_file_is_not_called_corrupt(tmp_path, monkeypatch):
+    from impkit.store import StoreError
+
+    p = tmp_path / "metrics.json"
+    save_json(p, {"a": 1})
+
+    def denied(self, *a, **k):
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(type(p), "read_text", denied)
+    with pytest.raises(StoreError) as e:
+        load_json(p)
+    assert not isinstance(e.value, CorruptFileError) and "make" in str(e.value) and "readable" in str(e.value)
+    assert "delete" not in str(e.value)

@@ -91,6 +91,20 @@ def execute(src: Path, out_dir: Path, params: dict, cwd: Path, optional: dict | 
     return out
 
 
+def bad_input(message: str) -> None:
+    """Stop on bad input the way ``impkit`` does: one line on stderr naming the argument and the fix, exit 2."""
+    print(f"run_notebooks: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def check_dir_argument(flag: str, path: Path) -> None:
+    """Bad input (exit 2) if a file stands where directory ``path`` (or one of its parents) must be."""
+    in_the_way = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+    if in_the_way is not None:
+        bad_input(f"{flag} {path}: {in_the_way} is a file, not a directory; pass a directory or move "
+                  f"{in_the_way} away")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("notebooks", nargs="+", type=Path)
@@ -104,6 +118,8 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
 
     root = Path.cwd()
+    check_dir_argument("--out", args.out)
+    check_dir_argument("--runs", root / args.runs)  # before a notebook fails on it deep inside papermill
     args.out.mkdir(parents=True, exist_ok=True)
     params = {"preset": args.preset, "run_root": str((root / args.runs).resolve()), "device": args.device}
     for kv in args.param:

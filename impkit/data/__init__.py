@@ -3,32 +3,87 @@
 Every loader returns a :class:`~impkit.data.base.Dataset`. A name ending in ``-clone``
 (e.g. ``"nlgp-clone"``) gives the Gaussian clone of the base dataset (see
 :func:`gaussian_clone`).
+
+A loader may declare the types of its options (``register(name, options={"L": int, "xi0": float, ...})``):
+:func:`check_option_types` then refuses an unknown or mistyped option by name before anything is loaded (config
+validation calls it for ``data.options``, so ``--set data.options.L=abc`` fails as
+``data.options.L: expected an integer, got 'abc'`` instead of deep inside the loader).
 """
 from __future__ import annotations
 
-from typing import Callable
+from pathlib import Path
+from typing import Any, Callable
 
 from impkit.data.base import DataNotFoundError, Dataset
 
 Loader = Callable[..., Dataset]
 _REGISTRY: dict[str, Loader] = {}
 _UNSEEDED: set[str] = set()
+_OPTION_TYPES: dict[str, dict[str, Any]] = {}
 
 
-def register(name: str, seeded: bool = True) -> Callable[[Loader], Loader]:
+def register(name: str, seeded: bool = True, options: dict[str, Any] | None = None) -> Callable[[Loader], Loader]:
     """Decorator: register ``loader(root=None, split="train", **options) -> Dataset`` under ``name``.
 
     ``seeded=False`` declares that the loader ignores ``seed`` (fixed files such as ImageNet32): runs of
     different seeds then share one copy of the data in memory instead of loading it once per seed.
+    ``options`` maps each option the loader takes to its type (``int``, ``float``, ``bool``, ``str``,
+    ``list[int]``, unions such as ``int | list[int] | None``; see :func:`impkit.overrides.matches`); None = the
+    loader checks its options itself.
     """
 
     def deco(fn: Loader) -> Loader:
         _REGISTRY[name] = fn
         if not seeded:
             _UNSEEDED.add(name)
+        if options is not None:
+            _OPTION_TYPES[name] = dict(options)
         return fn
 
     return deco
+
+
+def option_types(name: str) -> dict[str, Any] | None:
+    """The declared option types of dataset ``name`` (a ``"<base>-clone"``: the base's plus the clone options),
+    or None when its loader declares none."""
+    _import_loaders()
+    if name.endswith("-clone") and name not in _REGISTRY:
+        base = option_types(name[: -len("-clone")])
+        if base is None:
+            return None
+        from impkit.data.clone import CLONE_OPTION_TYPES
+
+        return {**base, **CLONE_OPTION_TYPES}
+    return _OPTION_TYPES.get(name)
+
+
+def check_option_types(name: str, options: dict, prefix: str = "data.options.", unknown: bool = True) -> None:
+    """ValueError naming ``<prefix><key>`` (e.g. ``data.options.L``) if an option of dataset ``name`` is of the wrong
+    type, or (``unknown``) not one of its options; only for loaders that declare their option types. The options
+    themselves are not changed."""
+    from impkit.overrides import describe, matches
+
+    types_ = option_types(name)
+    if types_ is None:
+        return
+    for key, value in options.items():
+        if key not in types_:
+            if not unknown:
+                continue
+            raise ValueError(f"{prefix}{key}: unknown option of dataset {name!r}; valid options: "
+                             f"{', '.join(sorted(types_))}")
+        if not matches(value, types_[key]):
+            raise ValueError(f"{prefix}{key}: expected {describe(types_[key])}, got {value!r}")
+
+
+def check_root(root: str | Path | None, setting: str = "data.root") -> None:
+    """DataNotFoundError naming ``setting`` if an explicitly given data directory is not one (None: the loader's
+    default search). ``setting`` "data.root" (a run's config) or "root" (the argument of :func:`load`)."""
+    if root is not None and not Path(root).is_dir():
+        what = "is a file, not a directory" if Path(root).exists() else "does not exist"
+        how = "--set data.root=DIR" if setting == "data.root" else f"{setting}=DIR"
+        raise DataNotFoundError(f"{setting}: {root} {what}; point it at the directory that holds the dataset's "
+                                f"files ({how}) or leave it unset to search $IMPKIT_DATA and the default locations")
 
 
 def uses_seed(name: str) -> bool:
@@ -66,6 +121,8 @@ def load(name: str, root: str | None = None, split: str = "train", **options) ->
         return load_clone(name[: -len("-clone")], root=root, split=split, **options)
     if name not in _REGISTRY:
         raise ValueError(f"unknown dataset {name!r}; known: {', '.join(sorted(_REGISTRY))} (and '<name>-clone')")
+    # types here, unknown names in the loader (its message lists the valid options)
+    check_option_types(name, options, f"{name} option ", unknown=False)
     return _REGISTRY[name](root=root, split=split, **options)
 
 
@@ -76,4 +133,5 @@ def gaussian_clone(ds: Dataset, seed: int = 0, **options) -> Dataset:
     return _gc(ds, seed=seed, **options)
 
 
-__all__ = ["Dataset", "DataNotFoundError", "load", "gaussian_clone", "register", "names", "uses_seed"]
+__all__ = ["Dataset", "DataNotFoundError", "load", "gaussian_clone", "register", "names", "uses_seed",
+           "option_types", "check_option_types", "check_root"]

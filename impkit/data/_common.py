@@ -35,10 +35,12 @@ def generator(seed: int, device: torch.device) -> torch.Generator:
 
 
 def candidate_dirs(root: str | os.PathLike | None, subdir: str, system: str | None = None) -> list[Path]:
-    """Directories a loader searches, in order: root, root/subdir, $IMPKIT_DATA, $IMPKIT_DATA/subdir, system."""
-    out: list[Path] = []
+    """Directories a loader searches, in order: root and root/subdir when ``root`` is given (and nothing else:
+    data from another directory than the one asked for would be a silent substitution); otherwise
+    $IMPKIT_DATA, $IMPKIT_DATA/subdir, then ``system``."""
     if root is not None:
-        out += [Path(root), Path(root) / subdir]
+        return [Path(root), Path(root) / subdir]
+    out: list[Path] = []
     env = os.environ.get("IMPKIT_DATA")
     if env:
         out += [Path(env), Path(env) / subdir]

@@ -45,6 +45,8 @@ from impkit.seeding import derive_seed
 from impkit.data.base import Dataset
 
 CLONE_OPTIONS = ("shrinkage", "per_channel", "clone_device", "clone_dtype")
+# types of the clone options, added to the base dataset's (impkit.data.option_types)
+CLONE_OPTION_TYPES = {"shrinkage": float, "per_channel": bool, "clone_device": str | None, "clone_dtype": str}
 GC_OPTIONS = ("n", "labels", "shrinkage", "per_channel", "device", "dtype")
 DTYPES = {"float32": torch.float32, "float16": torch.float16}
 

@@ -5,9 +5,9 @@ Provenance: Zalando Research, https://github.com/zalandoresearch/fashion-mnist; 
 Licence: MIT (Copyright (c) 2017 Zalando SE).
 
 Files: ``train-images-idx3-ubyte.gz``, ``train-labels-idx1-ubyte.gz``, ``t10k-images-idx3-ubyte.gz``,
-``t10k-labels-idx1-ubyte.gz`` (uncompressed files without ``.gz`` also work), searched in ``root``,
-``root/fashion-mnist``, ``$IMPKIT_DATA``, ``$IMPKIT_DATA/fashion-mnist`` and
-``/usr/share/datasets/fashion-mnist``. Nothing is downloaded.
+``t10k-labels-idx1-ubyte.gz`` (uncompressed files without ``.gz`` also work), searched in ``root`` and
+``root/fashion-mnist`` when ``root`` is given (only there), else in ``$IMPKIT_DATA``, ``$IMPKIT_DATA/fashion-mnist``
+and ``/usr/share/datasets/fashion-mnist``. Nothing is downloaded.
 
 Normalisation: uint8 rows with ``scale = 255`` (features in [0, 1]); with ``center=True`` also
 ``shift`` = the per-pixel mean of the full training set (so features are centred per pixel, /255).
@@ -29,6 +29,8 @@ from impkit.data.base import DataNotFoundError, Dataset
 
 SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"
 OPTIONS = ("n_train", "n_test", "classes", "center")
+# types of the options (impkit.data.check_option_types)
+OPTION_TYPES = {"n_train": int | None, "n_test": int | None, "classes": int | list[int] | None, "center": bool}
 FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
          "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 CLASS_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
@@ -68,7 +70,8 @@ def find_dir(root=None) -> Path:
         "Fashion-MNIST not found: expected " + ", ".join(f"{n}.gz" for n in names) + " in one of: "
         + ", ".join(str(d) for d in dirs)
         + ". Install them with `apt-get install dataset-fashion-mnist` (Debian/Ubuntu, files go to "
-        f"{SYSTEM_DIR}) or put them in a directory and set IMPKIT_DATA=DIR (or pass root=DIR)."
+        f"{SYSTEM_DIR}) or put them in a directory and set IMPKIT_DATA=DIR (or pass root=DIR; on the command line "
+        "--set data.root=DIR)."
     )
 
 
@@ -87,7 +90,7 @@ def _pair(d: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     return x.reshape(len(x), -1), y.astype(np.int64)
 
 
-@register("fashion-mnist", seeded=False)
+@register("fashion-mnist", seeded=False, options=OPTION_TYPES)
 def load_fashion_mnist(root=None, split: str = "train", seed: int = 0, **options) -> Dataset:
     """Fashion-MNIST split as uint8 rows (N, 784); see the module docstring."""
     check_options("fashion-mnist", options, OPTIONS)

@@ -44,6 +44,9 @@ D = 3 * 32 * 32
 NUM_CLASSES = 1000
 NUM_BATCHES = 10
 OPTIONS = ("batches", "classes", "n_train", "n_test", "format")
+# types of the options (impkit.data.check_option_types)
+OPTION_TYPES = {"batches": int | list[int] | None, "classes": int | list[int] | None, "n_train": int | None,
+                "n_test": int | None, "format": str}
 
 INFO = {
     "provenance": "Imagenet32x32 (Chrabaszcz et al. 2017, arXiv:1707.08819), official files from image-net.org",
@@ -65,8 +68,9 @@ class ImageNet32NotFoundError(DataNotFoundError, ImageNet32Error):
     """No ImageNet32 files in any searched directory."""
 
 
-class UnsafePickleError(pickle.UnpicklingError):
-    """A pickle asked for a global outside the numpy-array allow-list."""
+class UnsafePickleError(pickle.UnpicklingError, ImageNet32Error):
+    """A pickle asked for a global outside the numpy-array allow-list (also an :class:`ImageNet32Error`, so
+    callers that report bad data files report this one too, without a traceback)."""
 
 
 # (module, name) pairs a pickled dict of numpy arrays may reference; everything else is refused.
@@ -105,7 +109,8 @@ def restricted_load(path: str | os.PathLike) -> Any:
         try:
             return RestrictedUnpickler(f, encoding="latin1").load()
         except UnsafePickleError as e:
-            raise UnsafePickleError(f"{path}: {e}") from None
+            raise UnsafePickleError(f"{path}: {e}; do not use this file: delete it and download the official "
+                                    "ImageNet32 files again (the npz layout needs no unpickling)") from None
         except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as e:
             raise ImageNet32Error(f"{path}: not a readable ImageNet32 pickle ({type(e).__name__}: {e})") from None
 
@@ -125,7 +130,8 @@ def _find_root(root) -> tuple[Path, str]:
         "ImageNet32 files not found. Expected Imagenet32_train_npz/train_data_batch_{1..10}.npz and "
         "Imagenet32_val_npz/val_data.npz (or the pickled Imagenet32_train/train_data_batch_{1..10} and "
         f"Imagenet32_val/val_data) in one of: {where}. Download 'Imagenet32x32' from https://image-net.org "
-        "(registration required) and pass root=DIR or set IMPKIT_DATA=DIR."
+        "(registration required) and pass root=DIR (on the command line: --set data.root=DIR) or set "
+        "IMPKIT_DATA=DIR."
     )
 
 
@@ -210,7 +216,7 @@ class _Batch:
         return m
 
 
-@register("imagenet32", seeded=False)
+@register("imagenet32", seeded=False, options=OPTION_TYPES)
 def load_imagenet32(root=None, split: str = "train", seed: int = 0, **options) -> Dataset:
     """ImageNet32 split as uint8 rows (N, 3072), CHW; see the module docstring for files and options."""
     check_options("imagenet32", options, OPTIONS)

@@ -69,6 +69,9 @@ from impkit.data.base import Dataset
 
 OPTIONS = ("dim", "L", "xi0", "xi1", "nonlinearity", "g", "p", "n_train", "n_test", "gaussian", "device",
            "batch_size")
+# types of the options (impkit.data.check_option_types: a wrong type is refused by name before loading)
+OPTION_TYPES = {"dim": int, "L": int, "xi0": float, "xi1": float, "nonlinearity": str, "g": float, "p": float,
+                "n_train": int, "n_test": int, "gaussian": bool, "device": str | None, "batch_size": int}
 DEFAULTS = {"dim": 2, "L": 28, "xi0": 1.0, "xi1": 3.0, "nonlinearity": "erf", "g": 3.0, "p": 2.0, "n_train": 10000,
             "n_test": 2000, "gaussian": False, "device": None, "batch_size": 4096}
 NONLINEARITIES = ("erf", "power")
@@ -184,7 +187,7 @@ def _sample(n: int, dim: int, L: int, row: np.ndarray, gen: torch.Generator, dev
     return out
 
 
-@register("nlgp")
+@register("nlgp", options=OPTION_TYPES)
 def load_nlgp(root=None, split: str = "train", seed: int = 0, **options) -> Dataset:
     """NLGP split (see the module docstring); ``root`` is ignored."""
     check_options("nlgp", options, OPTIONS)

@@ -37,6 +37,9 @@ from impkit.seeding import derive_seed
 from impkit.data.base import Dataset
 
 OPTIONS = ("size", "scale", "color", "mode", "n_train", "n_test", "task", "images", "holdout")
+# types of the options (impkit.data.check_option_types)
+OPTION_TYPES = {"size": int, "scale": int, "color": str, "mode": str, "n_train": int, "n_test": int, "task": str,
+                "images": list[str] | None, "holdout": float}
 DEFAULTS = {"size": 16, "scale": 1, "color": "grey", "mode": "random", "n_train": 20000, "n_test": 4000,
             "task": "scene", "images": None, "holdout": 0.2}
 
@@ -177,7 +180,7 @@ def _regions(img: np.ndarray, holdout: float) -> dict[str, tuple[int, int]]:
     return {"train": (0, cut), "test": (cut, w)}
 
 
-@register("photos")
+@register("photos", options=OPTION_TYPES)
 def load_photos(root=None, split: str = "train", seed: int = 0, **options) -> Dataset:
     """Patches of the bundled photographs (see the module docstring); ``root`` is ignored."""
     check_options("photos", options, OPTIONS)

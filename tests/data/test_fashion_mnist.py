@@ -30,6 +30,16 @@ def _write_idx(path, arr):
         f.write(head + arr.tobytes())
 
 
+def _install(d: Path) -> None:
+    """Small Fashion-MNIST files (30 train, 10 test rows) in directory ``d``."""
+    d.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(1)
+    for s, (xi, yi) in fm.FILES.items():
+        n = 30 if s == "train" else 10
+        _write_idx(d / f"{xi}.gz", rng.integers(0, 256, (n, 28, 28)))
+        _write_idx(d / f"{yi}.gz", np.arange(n) % 10)
+
+
 def test_idx_round_trip_and_env(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     d = tmp_path / "fashion-mnist"
@@ -54,10 +64,22 @@ def test_missing_files_error(tmp_path, monkeypatch):
     monkeypatch.setenv("IMPKIT_DATA", str(tmp_path / "env"))
     monkeypatch.setattr(fm, "SYSTEM_DIR", str(tmp_path / "system"))
     with pytest.raises(FileNotFoundError) as e:
-        data.load("fashion-mnist", root=tmp_path / "empty")
+        data.load("fashion-mnist")
     msg = str(e.value)
-    assert "train-images-idx3-ubyte.gz" in msg and str(tmp_path / "empty") in msg and "env" in msg
+    assert "train-images-idx3-ubyte.gz" in msg and str(tmp_path / "env") in msg and "system" in msg
     assert "apt-get install dataset-fashion-mnist" in msg and "IMPKIT_DATA" in msg
+
+
+def test_an_explicit_root_is_the_only_place_searched(tmp_path, monkeypatch):
+    # the data are installed where IMPKIT_DATA points, but root= names another directory: no silent substitution
+    _install(tmp_path / "env")
+    monkeypatch.setenv("IMPKIT_DATA", str(tmp_path / "env"))
+    assert len(data.load("fashion-mnist", split="test")) == 10
+    for root in (tmp_path / "empty", tmp_path / "missing"):
+        (tmp_path / "empty").mkdir(exist_ok=True)
+        with pytest.raises(FileNotFoundError) as e:
+            data.load("fashion-mnist", split="test", root=root)
+        assert str(root) in str(e.value) and str(tmp_path / "env") not in str(e.value)
 
 
 def test_bad_option():

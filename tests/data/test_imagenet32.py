@@ -124,9 +124,11 @@ def test_malicious_pickle_is_refused(tmp_path, files, payload):
     obj = evil if payload == "toplevel" else {"data": train[0][0], "labels": [1] * ROWS, "mean": mean, "x": evil}
     with open(tmp_path / "Imagenet32_train" / "train_data_batch_2", "wb") as f:
         pickle.dump(obj, f, protocol=2)
-    with pytest.raises(inet.UnsafePickleError, match=r"refused.*(posix|os|nt)\.system.*train_data_batch_2|train_data_batch_2.*refused"):
+    with pytest.raises(inet.UnsafePickleError, match=r"refused.*(posix|os|nt)\.system.*train_data_batch_2|train_data_batch_2.*refused") as e:
         data.load("imagenet32", root=tmp_path)
     assert not marker.exists()
+    # a bad data file like any other (reported in one line by the CLI), with what to do about it
+    assert isinstance(e.value, inet.ImageNet32Error) and "delete it and download the official" in str(e.value)
 
 
 def test_restricted_unpickler_refuses_builtins(tmp_path):
