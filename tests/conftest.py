@@ -35,3 +35,20 @@ def toy_overrides():
     """Overrides that make a `ci` run on `toy` take a second or two."""
     return {"train.steps": 120, "train.t_rewind": 10, "train.eval_every": 60, "train.checkpoint_every": 40,
             "prune.rounds": 3, "model.hidden": (16,)}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# tests/site checks a built book; `make site-check` builds one from the ci-preset notebooks and passes --site.
+# Without --site that folder is not collected (a plain `pytest tests` has no book to check).
+# ---------------------------------------------------------------------------------------------------------------
+def pytest_addoption(parser):
+    parser.addoption("--site", default=None, metavar="DIR",
+                     help="a built book's HTML folder (…/_build/html): run the checks in tests/site on it")
+
+
+def pytest_ignore_collect(collection_path, config):
+    from pathlib import Path
+
+    if collection_path == Path(__file__).parent / "site" and not config.getoption("--site"):
+        return True
+    return None
