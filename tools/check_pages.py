@@ -315,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
     mode = "file://" if args.file else "http://127.0.0.1"
-    notes = sum(len(p["notes"]) for p in report.values())
+    notes = sum(1 for p in report.values() for n in p["notes"] if n.startswith("file:"))
     if notes:
         print(f"not counted as problems: {notes} icon-font preloads refused by Chromium under file:// "
               f"(CORS; the icons are drawn by the theme's script)")

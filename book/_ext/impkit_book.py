@@ -50,7 +50,7 @@ class ExecutionRow:
 
     @property
     def date(self) -> str:
-        return self.started.strftime("%Y-%m-%d %H:%M UTC") if self.started else "?"
+        return self.started.strftime("%Y-%m-%d %H:%M") if self.started else "?"  # UTC
 
     @property
     def short_commit(self) -> str:
@@ -261,15 +261,16 @@ def _statistics_directive():
                 return []
             rows = execution_rows(paths)
             here = posixpath.dirname(env.docname)
-            heads = ["notebook", "preset", "device", "seconds", "impkit commit", "executed", "other parameters",
-                     "download"]
-            table = nodes.table(classes=["execution-statistics"])
+            with_other = any(r.parameters for r in rows)  # e.g. the seeds of a smoke pass
+            heads = [("notebook and downloads", 30), ("preset", 8), ("device", 14), ("seconds", 9),
+                     ("impkit commit", 15), ("executed (UTC)", 14)] + ([("other parameters", 14)] if with_other else [])
+            table = nodes.table(classes=["execution-statistics", "colwidths-given"])
             group = nodes.tgroup(cols=len(heads))
             table += group
-            group.extend(nodes.colspec(colwidth=1) for _ in heads)
+            group.extend(nodes.colspec(colwidth=w) for _, w in heads)
             thead = nodes.thead()
             group += thead
-            thead += nodes.row("", *[nodes.entry("", para(nodes.Text(h))) for h in heads])
+            thead += nodes.row("", *[nodes.entry("", para(nodes.Text(h))) for h, _ in heads])
             tbody = nodes.tbody()
             group += tbody
             for r in rows:
@@ -291,15 +292,17 @@ def _statistics_directive():
                     downloads += nodes.Text(" · ")
                     downloads += nodes.reference("", ".py", refuri=posixpath.relpath(f"{DOWNLOAD_DIR}/{src.name}", here),
                                                  classes=["download-py"])
-                other = ", ".join(f"{k}={v}" for k, v in sorted(r.parameters.items())) or "–"
+                first = nodes.entry("", para(link), downloads)
                 commit = para(nodes.literal(text=r.short_commit))
                 if r.dirty:
                     commit += nodes.Text(" (modified)")
-                cells = [para(link), para(nodes.Text(r.preset + (" (smoke)" if r.smoke else ""))),
-                         para(nodes.Text(r.device)),
-                         para(nodes.Text("?" if r.seconds is None else f"{r.seconds:.1f}")),
-                         commit, para(nodes.Text(r.date)), para(nodes.Text(other)), downloads]
-                tbody += nodes.row("", *[nodes.entry("", c) for c in cells])
+                cells = [para(nodes.Text(r.preset + (" (smoke)" if r.smoke else ""))), para(nodes.Text(r.device)),
+                         para(nodes.Text("?" if r.seconds is None else f"{r.seconds:.1f}")), commit,
+                         para(nodes.Text(r.date))]
+                if with_other:
+                    cells.append(para(nodes.Text(", ".join(f"{k}={v}" for k, v in sorted(r.parameters.items()))
+                                                 or "–")))
+                tbody += nodes.row("", first, *[nodes.entry("", c) for c in cells])
             total = total_seconds(rows)
             summary = para(nodes.Text(f"{len(rows)} notebooks, {format_seconds(total)} of execution in all."))
             return [table, summary]
