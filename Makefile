@@ -24,13 +24,15 @@ SMOKE_RUNS := _build/paper-smoke/runs
 export PYTHONHASHSEED := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help setup book test unit nbval paper-smoke standin notebooks runs bench clean clean-runs recorded
+.PHONY: help setup book test unit nbval site-check check-pages paper-smoke standin notebooks runs bench clean clean-runs recorded
 
 help:
 	@echo "make book        set up, run the book's experiments (cached in $(RUNS)/), execute notebooks at PRESET=$(PRESET), build HTML"
 	@echo "make book PRESET=ci   fast build at the ci preset"
 	@echo "make test        set up, run unit tests, nbval on the notebooks at the ci preset, and the paper smoke pass"
 	@echo "make paper-smoke execute every notebook at preset=paper (few steps) on the ImageNet32 stand-in"
+	@echo "make site-check  build the site from the nbval notebooks and check it (offline assets, links, downloads)"
+	@echo "make check-pages open every page of _build/html in headless Chromium, offline (needs chromium)"
 	@echo "make notebooks   write paired .ipynb files next to notebooks/*.py for interactive use"
 	@echo "make bench       print speed and memory benchmarks for this machine"
 	@echo "make recorded    recompute the scale study's recorded summaries (book/recorded/scale; RUNGS=... for some)"
@@ -85,7 +87,26 @@ paper-smoke: $(STAMP) $(STANDIN)/STANDIN.txt
 	    --device cpu --out $(SMOKE_NB) -p 'methods=["imp", "cavity", "cavity-trained"]' -p 'seeds=[0]' $(CAVITY_NB)
 	rm -rf $(SMOKE_RUNS)
 
-test: unit nbval paper-smoke
+# The built site, checked without executing anything again: the HTML is built from the ci-preset notebooks that
+# `make nbval` just executed (a source tree of links: the book's files, with book/executed -> _build/nbval) and
+# tests/site checks it: no remote script, stylesheet or font; MathJax served from the build; every local link
+# resolves; each notebook page offers its executed .ipynb and its .py; the execution-statistics table matches the
+# notebooks' metadata; author-year citations match the bibliography. About 15 s.
+SITE_CHECK := _build/site-check
+site-check: nbval
+	rm -rf $(SITE_CHECK)
+	mkdir -p $(SITE_CHECK)/src/book
+	ln -s $(abspath _config.yml) $(abspath _toc.yml) $(abspath notebooks) $(SITE_CHECK)/src/
+	for f in book/*; do [ "$$f" = $(EXECUTED) ] || ln -s $(abspath .)/$$f $(SITE_CHECK)/src/book/; done
+	ln -s $(abspath $(CI_NB)) $(SITE_CHECK)/src/$(EXECUTED)
+	$(VENV)/bin/jupyter-book build $(SITE_CHECK)/src --path-output $(SITE_CHECK) --warningiserror --keep-going --quiet
+	$(PYTHON) -m pytest -p no:cacheprovider tests/site --site $(SITE_CHECK)/_build/html
+
+# Every page of the built book in headless Chromium with no network: typeset formulas, raw TeX left, failed loads.
+check-pages: $(STAMP)
+	$(PYTHON) tools/check_pages.py _build/html --screenshots _build/check-pages
+
+test: unit nbval site-check paper-smoke
 
 notebooks: $(STAMP)
 	$(VENV)/bin/jupytext --sync $(NB_SRC) 2>/dev/null || $(VENV)/bin/jupytext --set-formats ipynb,py:percent $(NB_SRC)

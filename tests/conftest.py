@@ -73,3 +73,20 @@ def bad_input(cli):
         return err
 
     return check
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# tests/site checks a built book; `make site-check` builds one from the ci-preset notebooks and passes --site.
+# Without --site that folder is not collected (a plain `pytest tests` has no book to check).
+# ---------------------------------------------------------------------------------------------------------------
+def pytest_addoption(parser):
+    parser.addoption("--site", default=None, metavar="DIR",
+                     help="a built book's HTML folder (…/_build/html): run the checks in tests/site on it")
+
+
+def pytest_ignore_collect(collection_path, config):
+    from pathlib import Path
+
+    if collection_path == Path(__file__).parent / "site" and not config.getoption("--site"):
+        return True
+    return None
