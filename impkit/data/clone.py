@@ -7,7 +7,9 @@ the clone draws
 
 i.e. exactly N(mu_c, Sigma_c) with Sigma_c the empirical covariance, computed as ``z^T (X_c - mu_c)`` so no
 D x D matrix is formed per class (ImageNet32: ~1,281 images per class vs D = 3,072, so Sigma_c is singular
-and this factor is the natural exact one).
+and this factor is the natural exact one). With more rows than dimensions (n_c - 1 > D, the generated tasks) the
+same distribution is sampled as mu_c + L_c z, z ~ N(0, I_D), with L_c L_c^T = Sigma_c from ``eigh``: the
+(n_c, D) factor would need an (m, n_c) normal matrix, 57 GB for 120,000 rows per class.
 
 Options (:func:`gaussian_clone`):
 
@@ -80,6 +82,14 @@ def _pooled_factors(ds: Dataset, classes: list[int], blocks: list[slice], dev: t
     return out
 
 
+def _cov_factor(xc: torch.Tensor, dof: int) -> torch.Tensor:
+    """(d, d) A with A A^T = xc^T xc / dof (xc: (n, d) centred rows), from ``eigh`` in float64 (negative
+    round-off eigenvalues clipped to 0), returned in xc's dtype: the exact factor of the empirical covariance."""
+    cov = (xc.double().T @ xc.double()) / dof
+    lam, vec = torch.linalg.eigh(cov)
+    return (vec * lam.clamp_min(0).sqrt()).to(xc.dtype)
+
+
 def gaussian_clone(ds: Dataset, seed: int = 0, n: int | None = None, labels=None, shrinkage: float = 0.0,
                    per_channel: bool = False, device=None, dtype: str = "float32", **unknown) -> Dataset:
     """Gaussian clone of ``ds`` (see the module docstring): (n, D) normalised features stored as ``dtype``
@@ -122,8 +132,13 @@ def gaussian_clone(ds: Dataset, seed: int = 0, n: int | None = None, labels=None
         sample = mu.expand(m, -1).clone()
         if nc >= 2:
             for b in blocks:
-                z = torch.randn(m, nc, generator=gen, device=dev)
-                sample[:, b] += math.sqrt((1 - alpha) / (nc - 1)) * (z @ xc[:, b])
+                xb = xc[:, b]
+                if nc - 1 <= xb.shape[1]:  # few rows (ImageNet32): the (n_c, d) factor itself, no d x d matrix
+                    z = torch.randn(m, nc, generator=gen, device=dev)
+                    sample[:, b] += math.sqrt((1 - alpha) / (nc - 1)) * (z @ xb)
+                else:  # many rows (generated tasks): a (d, d) factor, so memory is m x d, not m x n_c
+                    z = torch.randn(m, xb.shape[1], generator=gen, device=dev)
+                    sample[:, b] += math.sqrt(1 - alpha) * (z @ _cov_factor(xb, nc - 1).T)
         if pooled is not None:
             for b, lp in zip(blocks, pooled):
                 z = torch.randn(m, lp.shape[1], generator=gen, device=dev)

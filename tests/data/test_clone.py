@@ -128,3 +128,22 @@ def test_half_precision_clone(real):
 def test_clone_dtype_through_load():
     cl = data.load("nlgp-clone", dim=1, L=8, g=3.0, n_train=200, n_test=50, device="cpu", clone_dtype="float16")
     assert cl.x.dtype == torch.float16 and len(cl) == 200
+
+
+def test_many_rows_per_class_sample_in_dimension_not_rows(monkeypatch):
+    # n_c = 2,000 rows per class, D = 16: the clone must draw (m, D) normals, not (m, n_c) ones -- the old code
+    # asked for an (m, n_c) matrix, 57 GB at 120,000 rows per class (the scale study's largest rung)
+    ds = data.load("nlgp", dim=1, L=16, g=10.0, n_train=4000, device="cpu", seed=5)
+    shapes = []
+    real_randn = torch.randn
+
+    def spy(*size, **kw):
+        shapes.append(tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size)
+        return real_randn(*size, **kw)
+
+    monkeypatch.setattr(torch, "randn", spy)
+    cl = gaussian_clone(ds, seed=0)
+    monkeypatch.undo()
+    assert shapes and max(s[-1] for s in shapes) <= 16, shapes
+    r = clone_moment_check(ds, cl, n_proj=16)
+    assert r["ok"]["mean_z"] and r["ok"]["var_z"] and r["ok"]["cov_ratio"] and r["ok"]["mean_ratio"], r["ok"]
