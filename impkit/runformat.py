@@ -4,7 +4,7 @@ Layout::
 
     <root>/<dataset>-<method>-s<seed>-<hash>/      (name: impkit.config.run_name)
         config.json            the full RunConfig
-        .lock                  while a process writes the run (pid of the owner)
+        .lock                  while a process writes the run (host:pid of the owner)
         round_00/              dense training from init for T steps
             rewind.npz         θ(t_rewind), all layers: the rewind point of every round (round 0 only)
             mask.npz           m(0): all ones
