@@ -254,6 +254,9 @@ def _add_sweep_parser(sub) -> None:
     sw.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     sw.add_argument("--device-memory", type=_memory, default=None, metavar="SIZE",
                     help="memory a batch may use on its device, e.g. 24GB (default: 90%% of the free memory)")
+    sw.add_argument("--unlock-host", action="append", default=[], metavar="HOST",
+                    help="first delete the locks that processes on HOST hold on this sweep's runs; only when they "
+                         "are gone (a crashed node, an ended job), e.g. after a cluster job was killed (repeatable)")
     sw.add_argument("--dry-run", action="store_true", help="print the runs and batches; train nothing")
     sw.add_argument("--quiet", action="store_true", help="no progress bars (local engine)")
 
@@ -266,6 +269,13 @@ def cmd_sweep(a) -> int:
     t0 = time.perf_counter()
     spec = grid.load_spec(a.spec)
     cfgs = grid.expand(spec, a.device)
+    if a.unlock_host:
+        from impkit.config import run_name
+        from impkit.store import RunLock
+
+        for host in a.unlock_host:
+            n = sum(RunLock.clear(Path(a.out) / run_name(c), host) for c in cfgs)
+            print(f"deleted {n} lock{'s' if n != 1 else ''} of host {host!r}")
     p = grid.plan(cfgs, a.out, max_runs=a.replicas)
     if a.dry_run or not p.batches:
         print(grid.format_plan(p, spec, runs=a.dry_run))

@@ -201,6 +201,7 @@ class RayEngine:
         self.retries = int(retries)
         self.timings: dict[str, float] = {}
         self._owns = False
+        self.how = "used this process's Ray session"
         t0 = time.perf_counter()
         if not ray.is_initialized():
             try:
@@ -213,6 +214,7 @@ class RayEngine:
                 where = f"join the Ray cluster at {address}" if address else "start a local Ray cluster"
                 raise EngineUnavailable(f"could not {where}: {_first_line(e)}") from None
             self._owns = True
+            self.how = f"joined the cluster at {address}" if address else "started a local cluster"
         self.timings["init_s"] = time.perf_counter() - t0
         self._ready = time.time()
         resources = ray.cluster_resources()
@@ -324,11 +326,10 @@ def format_summary(plan: Plan, results: Sequence[BatchResult], elapsed: float, e
     if failed or missing:
         lines.append("  rerun the same command to resume the incomplete runs")
     t = engine.timings
-    if t:
-        parts = [f"cluster {'start' if getattr(engine, 'address', None) is None else 'connect'} "
-                 f"{t['init_s']:.1f} s" if "init_s" in t else "",
-                 f"first task running {t['first_task_s']:.1f} s after" if "first_task_s" in t else "",
-                 f"shutdown {t['shutdown_s']:.1f} s" if "shutdown_s" in t else ""]
+    if "init_s" in t:
+        parts = [f"{getattr(engine, 'how', 'started')} in {t['init_s']:.1f} s",
+                 f"first task running {t['first_task_s']:.1f} s later" if "first_task_s" in t else "",
+                 f"shut down in {t['shutdown_s']:.1f} s" if "shutdown_s" in t else ""]
         lines.append(f"  {engine.name}: " + ", ".join(p for p in parts if p))
     return "\n".join(lines)
 

@@ -146,6 +146,8 @@ class RunLock:
     * this host, a live process (or this very process): refused;
     * this host, a dead process: stale, reclaimed. Lock files of older impkit versions hold a bare pid and are read
       as a pid on this host.
+
+    :meth:`clear` deletes the lock of a named host on a person's word that its process is gone.
     """
 
     STALE_UNREADABLE_S = 60.0  # an unreadable lock older than this is a crash leftover, younger may be mid-write
@@ -221,6 +223,25 @@ class RunLock:
                     pass
         finally:
             os.unlink(grave)
+
+    @classmethod
+    def clear(cls, run_dir: str | Path, host: str) -> bool:
+        """Delete the lock of ``run_dir`` if a process on ``host`` holds it: a person's word that the process is gone
+        (its node crashed, its job ended). A lock of a live process on this host is kept. True if one was deleted."""
+        import socket
+
+        lk = cls(run_dir)
+        try:
+            text = lk.path.read_text()
+        except FileNotFoundError:
+            return False
+        owner = cls.parse_owner(text)
+        if owner is None or (owner[0] or socket.gethostname()) != host:
+            return False
+        if host == socket.gethostname() and _pid_alive(owner[1]):
+            return False
+        lk._reclaim(text)
+        return not lk.path.exists() or lk.path.read_text() != text
 
     def acquire(self) -> "RunLock":
         import socket

@@ -161,10 +161,10 @@ def test_local_sweep_trains_resumes_and_reports_a_failed_batch(tmp_path, capsys)
     summary = out[out.index("sweep INCOMPLETE"):]
     assert "1/2 batches ok, 1 failed" in summary and "runs: 4/8 complete" in summary
     assert "batch 1 failed: RunLockedError" in summary and "rerun the same command" in summary
-    # the lock's owner is gone: clear it as the message says; the rerun trains only what is missing
-    (blocked / ".lock").unlink()
-    rc, out, err = _main(["sweep", str(spec), "--out", str(root), "--quiet"], capsys)
+    # the lock's owner is gone (say its node crashed): clear it; the rerun trains only what is missing
+    rc, out, err = _main(["sweep", str(spec), "--out", str(root), "--quiet", "--unlock-host", "gpu-node-07"], capsys)
     assert rc == 0, err
+    assert not (blocked / ".lock").exists() and "deleted 1 lock of host 'gpu-node-07'" in out
     assert "8 runs under" in out and "4 complete" in out and "4 to train in 1 batch" in out
     assert "sweep finished" in out and "runs: 8/8 complete (4 already were)" in out
     runs = [Run(root / run_name(c)) for c in cfgs]

@@ -126,6 +126,18 @@ def test_unreadable_lock_refused_while_young_reclaimed_when_old(tmp_path):
         assert lock.read_text().endswith(f":{os.getpid()}")
 
 
+def test_clear_deletes_only_the_named_hosts_dead_locks(tmp_path):
+    lock, here = tmp_path / ".lock", socket.gethostname()
+    lock.write_text("gpu-node-07:42")
+    assert not RunLock.clear(tmp_path, "gpu-node-08") and lock.exists()
+    assert RunLock.clear(tmp_path, "gpu-node-07") and not lock.exists()
+    assert not RunLock.clear(tmp_path, "gpu-node-07")  # nothing to clear
+    with RunLock(tmp_path):  # a live process on this host keeps its lock
+        assert not RunLock.clear(tmp_path, here) and lock.exists()
+    lock.write_text(str(_dead_pid()))  # legacy pid-only: this host
+    assert RunLock.clear(tmp_path, here) and not lock.exists()
+
+
 def test_release_leaves_a_lock_that_is_no_longer_ours(tmp_path):
     lk = RunLock(tmp_path).acquire()
     (tmp_path / ".lock").write_text("gpu-node-07:42")  # someone judged ours stale and took the run
