@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import time
 import traceback
@@ -325,6 +326,11 @@ def format_summary(plan: Plan, results: Sequence[BatchResult], elapsed: float, e
         lines.append(f"  batch {r.batch.index} failed: {r.error}")
     if failed or missing:
         lines.append("  rerun the same command to resume the incomplete runs")
+    # the RunLock message names the host of a lock held elsewhere: offer the sweep's way of clearing it
+    hosts = sorted({m.group(1) for r in failed for m in [re.search(r"on host '([^']+)'", r.error or "")] if m})
+    for h in hosts:
+        lines.append(f"  runs are locked by processes on host {h!r}: if they are gone (the node crashed, the job "
+                     f"ended), add --unlock-host {h}")
     t = engine.timings
     if "init_s" in t:
         parts = [f"{getattr(engine, 'how', 'started')} in {t['init_s']:.1f} s",

@@ -138,6 +138,13 @@ def parse_spec(data: dict, path: str | Path = "<spec>") -> SweepSpec:
         raise SpecError(f"{path}: preset must be one of {', '.join(map(repr, PRESETS))}, e.g. preset = \"ci\"; {hint}")
     datasets = _names(path, "datasets", data["datasets"], '["nlgp"]') if "datasets" in data \
         else (preset_dataset(preset),)
+    from impkit.config import base_name
+    from impkit.data import names as dataset_names
+
+    for d in datasets:
+        if base_name(d) not in dataset_names():
+            raise SpecError(f"{path}: datasets: unknown dataset {d!r}{_suggest(d, dataset_names())}; known: "
+                            f"{', '.join(dataset_names())} (and '<name>-clone', or clone = true)")
     methods = _names(path, "methods", data["methods"], '["imp", "random"]') if "methods" in data \
         else tuple(PAPER_METHODS)
     for m in methods:

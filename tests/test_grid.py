@@ -105,6 +105,8 @@ def test_chunks_keep_units_and_balance():
     ('datasets = ["toy"]\n', ["preset must be one of", "missing"]),
     ('preset = "ci"\nseeds = [0, -1]\n', ["seeds must be a non-empty list of non-negative integers", "seeds = [0, 1]"]),
     ('preset = "ci"\nmethods = ["imp", "magnitude"]\n', ["unknown method 'magnitude'", "known: "]),
+    ('preset = "ci"\nmethods = "imp"\n', ["methods must be a non-empty list of names", "methods = [\"imp\""]),
+    ('preset = "ci"\ndatasets = ["nlpg"]\n', ["datasets: unknown dataset 'nlpg'", "did you mean 'nlgp'"]),
     ('preset = "ci"\nclone = "yes"\n', ["clone must be true or false"]),
     ('preset = "ci"\n[overrides]\n"train.stepz" = 10\n', ["[overrides]", "train.stepz: unknown setting"]),
     ('preset = "ci"\n[overrides]\ntrain.steps = "many"\n', ["[overrides]", "train.steps: expected an integer",
@@ -161,6 +163,7 @@ def test_local_sweep_trains_resumes_and_reports_a_failed_batch(tmp_path, capsys)
     summary = out[out.index("sweep INCOMPLETE"):]
     assert "1/2 batches ok, 1 failed" in summary and "runs: 4/8 complete" in summary
     assert "batch 1 failed: RunLockedError" in summary and "rerun the same command" in summary
+    assert "add --unlock-host gpu-node-07" in summary
     # the lock's owner is gone (say its node crashed): clear it; the rerun trains only what is missing
     rc, out, err = _main(["sweep", str(spec), "--out", str(root), "--quiet", "--unlock-host", "gpu-node-07"], capsys)
     assert rc == 0, err
