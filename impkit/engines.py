@@ -55,7 +55,7 @@ class BatchResult:
     detail: str | None = None
     worker: str | None = None
     started: float | None = None
-    wall_s: float = 0.0
+    wall_s: float | None = None
     after: tuple[RunState, ...] = field(default_factory=tuple)
 
     @property
@@ -111,8 +111,9 @@ def execute_batch(payload: dict, options: dict) -> dict:
 def _result(batch: Batch, report: dict, root: Path) -> BatchResult:
     """A worker's report plus the state of the batch's runs as the store now holds them."""
     after = tuple(run_state(r.cfg, root) for r in batch.runs)
+    wall = report.get("wall_s")  # None when the worker died before it could report
     return BatchResult(batch, report.get("error"), report.get("detail"), report.get("worker"), report.get("started"),
-                       float(report.get("wall_s") or 0.0), after)
+                       None if wall is None else float(wall), after)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -299,11 +300,12 @@ def format_result(res: BatchResult, done: int, total: int, elapsed: float) -> st
     n = len(res.batch.runs)
     where = f" on {res.worker}" if res.worker else ""
     head = f"[{done}/{total}] batch {res.batch.index}"
+    took = f" in {_fmt_s(res.wall_s)}" if res.wall_s is not None else ""
     if res.ok:
-        return (f"{head}: {n} run{'s' if n != 1 else ''} done in {_fmt_s(res.wall_s)}{where} "
-                f"(elapsed {_fmt_s(elapsed)})")
+        return f"{head}: {n} run{'s' if n != 1 else ''} done{took}{where} (elapsed {_fmt_s(elapsed)})"
     inc = res.incomplete
-    line = (f"{head} FAILED after {_fmt_s(res.wall_s)}{where}: {res.error}; {n - len(inc)}/{n} runs complete, "
+    took = f" after {_fmt_s(res.wall_s)}" if res.wall_s is not None else ""
+    line = (f"{head} FAILED{took}{where}: {res.error}; {n - len(inc)}/{n} runs complete, "
             f"{len(inc)} to resume: " + ", ".join(f"{r.path.name} ({r.describe()})" for r in inc)
             + f" (elapsed {_fmt_s(elapsed)})")
     if res.detail:

@@ -248,12 +248,14 @@ class RunState:
         return len(self.rounds_done) >= self.total
 
     def describe(self) -> str:
-        """``"new"``, ``"complete"`` or ``"rounds 0..3 of 0..10 done"``."""
+        """``"new"``, ``"complete"``, ``"round 0 of 0..10 done"`` or ``"rounds 0..3 of 0..10 done"``."""
         if self.complete:
             return "complete"
         if not self.rounds_done:
             return "new"
-        return f"rounds {self.rounds_done[0]}..{self.rounds_done[-1]} of 0..{self.total - 1} done"
+        done = self.rounds_done
+        span = f"round {done[0]}" if len(done) == 1 else f"rounds {done[0]}..{done[-1]}"
+        return f"{span} of 0..{self.total - 1} done"
 
 
 def run_state(cfg: RunConfig, root: str | Path) -> RunState:

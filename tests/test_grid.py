@@ -189,3 +189,9 @@ def test_sweep_refuses_a_directory_of_another_config(tmp_path, capsys):
     (d / "config.json").write_text(cfg.replace(**{"train.lr": 0.05}).to_json())
     rc, out, err = _main(["sweep", str(spec), "--out", str(root), "--dry-run"], capsys)
     assert rc == 2 and "holds a different config" in err and str(d) in err
+
+
+def test_run_state_describes_what_is_done(tmp_path):
+    cfg = grid.expand(grid.load_spec(_spec(tmp_path, TOY)))[0].replace(**{"prune.rounds": 3})
+    describe = [grid.RunState(cfg, tmp_path, done).describe() for done in [(), (0,), (0, 1, 2), (0, 1, 2, 3)]]
+    assert describe == ["new", "round 0 of 0..3 done", "rounds 0..2 of 0..3 done", "complete"]
