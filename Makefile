@@ -8,6 +8,7 @@ PY        ?= python3
 VENV      ?= .venv
 PYTHON    := $(VENV)/bin/python
 STAMP     := $(VENV)/.impkit-installed
+RAY_STAMP := $(VENV)/.impkit-ray-installed
 PRESET    ?= default
 RUNS      ?= runs
 DEVICE    ?= auto
@@ -24,7 +25,7 @@ SMOKE_RUNS := _build/paper-smoke/runs
 export PYTHONHASHSEED := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help setup book test unit nbval site-check check-pages paper-smoke standin notebooks runs bench clean clean-runs recorded
+.PHONY: help setup ray book test unit nbval site-check check-pages paper-smoke standin notebooks runs bench clean clean-runs recorded
 
 help:
 	@echo "make book        set up, run the book's experiments (cached in $(RUNS)/), execute notebooks at PRESET=$(PRESET), build HTML"
@@ -36,6 +37,7 @@ help:
 	@echo "make notebooks   write paired .ipynb files next to notebooks/*.py for interactive use"
 	@echo "make bench       print speed and memory benchmarks for this machine"
 	@echo "make recorded    recompute the scale study's recorded summaries (book/recorded/scale; RUNGS=... for some)"
+	@echo "make ray         install the optional Ray engine of 'impkit sweep' (impkit[ray]; make test needs it)"
 	@echo "make clean       remove build outputs (keeps $(RUNS)/); make clean-runs removes run results"
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
@@ -46,6 +48,14 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 
 setup: $(STAMP)
 
+# The optional Ray engine of `impkit sweep --engine ray` (the extra impkit[ray], pinned in pyproject.toml). The unit
+# tests run a local Ray cluster, so `make test` installs it; `make book` does not need it.
+$(RAY_STAMP): $(STAMP)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[ray]'
+	@touch $@
+
+ray: $(RAY_STAMP)
+
 # Execute every notebook at $(PRESET) with papermill into $(EXECUTED)/ (runs are created or reused under $(RUNS)/).
 runs: $(STAMP)
 	$(PYTHON) tools/run_notebooks.py --preset $(PRESET) --runs $(RUNS) --device $(DEVICE) --out $(EXECUTED) $(NB_SRC)
@@ -55,7 +65,7 @@ book: runs
 	$(VENV)/bin/jupyter-book build . --warningiserror --keep-going --quiet
 	@echo "Book built: $(abspath _build/html/index.html)"
 
-unit: $(STAMP)
+unit: $(STAMP) $(RAY_STAMP)
 	$(PYTHON) -m pytest tests
 
 # nbval re-executes the ci-preset notebooks and checks the cells marked NBVAL_CHECK_OUTPUT against the

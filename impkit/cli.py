@@ -1,10 +1,11 @@
-"""Command line: ``python -m impkit {run,plan,ls,show}`` (also the ``impkit`` console script).
+"""Command line: ``python -m impkit {run,plan,ls,show,sweep}`` (also the ``impkit`` console script).
 
     impkit run --preset ci --dataset nlgp --method imp --seed 0 --out runs
     impkit run --preset paper --method imp,oneshot,random --seeds 0,1,2 --clone --set train.eval_every=10000
     impkit plan --preset paper --device-memory 80GB --device cuda
     impkit ls runs
     impkit show runs/nlgp-imp-s0-<hash>
+    impkit sweep examples/sweep_gain.toml --out runs/gain [--engine ray [--address HOST:PORT]] [--dry-run]
 
 Bad input gives one error line and exit status 2 (no traceback): the line names the file or setting and the fix.
 ``impkit --help`` lists examples, the datasets, pruning methods and presets; ``impkit run --help`` every setting
@@ -177,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("root", nargs="?", default="runs")
     sh = sub.add_parser("show", help="show one run: config, rounds, sparsity, accuracy")
     sh.add_argument("run")
+    _add_sweep_parser(sub)
     return p
 
 
@@ -340,6 +342,116 @@ def error_line(e: BaseException) -> str:
     return "impkit: error: " + " ".join(line.strip() for line in msg.splitlines() if line.strip())
 
 
+# ------------------------------------------------------------------------------------------------
+# sweep: a TOML grid of runs (impkit.grid), executed here or on a Ray cluster (impkit.engines)
+# ------------------------------------------------------------------------------------------------
+def _positive_float(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        v = -1.0
+    if not v >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {s!r}")
+    return v
+
+
+def _positive_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        v = 0
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}")
+    return v
+
+
+def _add_sweep_parser(sub) -> None:
+    sw = sub.add_parser("sweep", help="train a grid of runs from a TOML spec, here or on a Ray cluster",
+                        description="Plan the runs of a sweep spec (see impkit.grid and examples/sweep_gain.toml), "
+                                    "group them into batches of replicas and train the batches here (--engine local) "
+                                    "or as Ray tasks (--engine ray). Complete runs are skipped, partial ones resumed. "
+                                    "Exit status: 0 all batches finished, 1 some failed, 2 bad input.")
+    sw.add_argument("spec", help="TOML sweep spec")
+    sw.add_argument("--out", default="runs", help="root directory of the runs (default: runs)")
+    sw.add_argument("--engine", choices=["local", "ray"], default="local",
+                    help="local: the batches one after another in this process (default); ray: one Ray task per "
+                         "batch (pip install 'impkit[ray]')")
+    sw.add_argument("--address", default=None, metavar="HOST:PORT|auto",
+                    help="Ray cluster to join (printed by `ray start --head`; auto: the one on this machine); "
+                         "default: $RAY_ADDRESS, else a local cluster started and stopped for this sweep")
+    sw.add_argument("--num-cpus", type=_positive_int, default=None, metavar="N",
+                    help="CPUs of the local Ray cluster (default: all of this machine's)")
+    sw.add_argument("--cpus-per-task", type=_positive_float, default=1.0, metavar="X",
+                    help="CPUs a Ray task asks for (default 1)")
+    sw.add_argument("--gpus-per-task", type=_positive_float, default=None, metavar="X",
+                    help="GPUs a Ray task asks for (default: 1 when the cluster has GPUs and --device is not cpu)")
+    sw.add_argument("--retries", type=int, default=0, metavar="N",
+                    help="times Ray reruns a batch whose worker died (default 0: report it; rerunning the sweep "
+                         "resumes it)")
+    sw.add_argument("--replicas", type=_replicas, default=None, metavar="auto|N",
+                    help="at most N runs per batch (default auto: local: all compatible runs form one batch; ray: "
+                         "they are spread over the cluster's task slots)")
+    sw.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    sw.add_argument("--device-memory", type=_memory, default=None, metavar="SIZE",
+                    help="memory a batch may use on its device, e.g. 24GB (default: 90%% of the free memory)")
+    sw.add_argument("--unlock-host", action="append", default=[], metavar="HOST",
+                    help="first delete the locks that processes on HOST hold on this sweep's runs; only when they "
+                         "are gone (a crashed node, an ended job), e.g. after a cluster job was killed (repeatable)")
+    sw.add_argument("--dry-run", action="store_true", help="print the runs and batches; train nothing")
+    sw.add_argument("--quiet", action="store_true", help="no progress bars (local engine)")
+
+
+def cmd_sweep(a) -> int:
+    import time
+
+    from impkit import engines, grid
+
+    t0 = time.perf_counter()
+    spec = grid.load_spec(a.spec)
+    cfgs = grid.expand(spec, a.device)
+    if a.unlock_host:
+        from impkit.config import run_name
+        from impkit.store import RunLock
+
+        for host in a.unlock_host:
+            n = sum(RunLock.clear(Path(a.out) / run_name(c), host) for c in cfgs)
+            print(f"deleted {n} lock{'s' if n != 1 else ''} of host {host!r}")
+    p = grid.plan(cfgs, a.out, max_runs=a.replicas)
+    if a.dry_run or not p.batches:
+        print(grid.format_plan(p, spec, runs=a.dry_run))
+        if a.dry_run and a.engine == "ray" and a.replicas is None and p.batches:
+            print("(--engine ray spreads these batches over the cluster's task slots when it starts; --replicas N "
+                  "fixes the batch size)")
+        return 0
+    if a.retries < 0:
+        raise ConfigError(f"--retries must be >= 0, got {a.retries}")
+    try:
+        engine = engines.make_engine(a.engine) if a.engine == "local" else engines.make_engine(
+            "ray", address=a.address, num_cpus=a.num_cpus, cpus_per_task=a.cpus_per_task,
+            gpus_per_task=a.gpus_per_task, retries=a.retries, device=a.device)
+    except engines.EngineUnavailable as e:
+        print(f"impkit: error: {e}", file=sys.stderr)
+        return 2
+    results: list = []
+    try:
+        slots = engine.slots()
+        if slots is not None and a.replicas is None:
+            p = grid.plan(cfgs, a.out, parts=slots)
+        print(grid.format_plan(p, spec), flush=True)
+        opts = engines.BatchOptions(device=a.device, memory_budget=a.device_memory, max_replicas=a.replicas,
+                                    progress=a.engine == "local" and not a.quiet)
+
+        def report(res) -> None:
+            results.append(res)
+            print(engines.format_result(res, len(results), len(p.batches), time.perf_counter() - t0), flush=True)
+
+        engine.run(p, opts, on_result=report)
+    finally:
+        engine.close()
+    print(engines.format_summary(p, results, time.perf_counter() - t0, engine))
+    return 0 if results and all(r.ok for r in results) and len(results) == len(p.batches) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     import pickle
 
@@ -352,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
         p.print_help()
         return 2
     try:
-        return {"run": cmd_run, "plan": cmd_plan, "ls": cmd_ls, "show": cmd_show}[a.cmd](a)
+        return {"run": cmd_run, "plan": cmd_plan, "ls": cmd_ls, "show": cmd_show, "sweep": cmd_sweep}[a.cmd](a)
     except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
         sys.stderr.close()
         return 0

@@ -7,7 +7,7 @@ Layout::
         identity.json          written with config.json: the run name, hash and non-default settings it was
                                created with (so a hand-edited config.json is caught and the changed setting named)
         status.json            only after a failure: {"status": "diverged", "round", "step", "loss", "advice", ...}
-        .lock                  while a process writes the run (pid of the owner)
+        .lock                  while a process writes the run (host:pid of the owner)
         round_00/              dense training from init for T steps
             rewind.npz         θ(t_rewind), all layers: the rewind point of every round (round 0 only)
             mask.npz           m(0): all ones

@@ -228,40 +228,158 @@ def _pid_alive(pid: int) -> bool:
 
 
 class RunLock:
-    """``O_CREAT | O_EXCL`` lock file holding the owner's pid; a lock left by a dead pid is reclaimed."""
+    """Exclusive lock of a run directory: the file ``<run>/.lock`` holds ``host:pid`` of its owner.
+
+    The owner string is written to a private temp file first and then hard-linked to ``.lock``: ``link`` fails when
+    the lock exists, atomically also on NFS-like shared filesystems, and a reader never sees a half-written lock
+    (filesystems without hard links fall back to ``O_CREAT | O_EXCL``). An existing lock is judged by its owner:
+
+    * another host: refused (:class:`RunLockedError` naming the host, pid and file): a process on another machine
+      cannot be checked from here, so only a person can tell that it is gone;
+    * this host, a live process (or this very process): refused;
+    * this host, a dead process: stale, reclaimed. Lock files of older impkit versions hold a bare pid and are read
+      as a pid on this host.
+
+    :meth:`clear` deletes the lock of a named host on a person's word that its process is gone.
+    """
+
+    STALE_UNREADABLE_S = 60.0  # an unreadable lock older than this is a crash leftover, younger may be mid-write
 
     def __init__(self, run_dir: str | Path):
         self.path = RunFiles(run_dir).lock
         self.held = False
+        self.owner = self.owner_id()
+
+    @staticmethod
+    def owner_id() -> str:
+        """``host:pid`` of this process, as written into lock files."""
+        import socket  # local: store.py's imports belong to the file IO above
+
+        return f"{socket.gethostname()}:{os.getpid()}"
+
+    @staticmethod
+    def parse_owner(text: str) -> tuple[str | None, int] | None:
+        """(host, pid) from a lock file's text: ``"host:pid"``, or a legacy bare ``"pid"`` (host None); None if
+        the text is neither."""
+        text = text.strip()
+        host, sep, pid = text.rpartition(":")
+        if not pid.isdigit() or (sep and not host):
+            return None
+        return (host if sep else None), int(pid)
+
+    def _create(self) -> bool:
+        """Try to create the lock holding :attr:`owner`; False if a lock file exists."""
+        import uuid
+
+        tmp = self.path.with_name(f"{self.path.name}.{uuid.uuid4().hex}.tmp")
+        fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(self.owner)
+                f.flush()
+                os.fsync(f.fileno())
+            try:
+                os.link(tmp, self.path)
+                return True
+            except FileExistsError:
+                return False
+            except OSError:  # no hard links here (some FUSE/object-store mounts): exclusive create instead
+                try:
+                    fd2 = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                except FileExistsError:
+                    return False
+                with os.fdopen(fd2, "w") as f:
+                    f.write(self.owner)
+                return True
+        finally:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+
+    def _reclaim(self, seen: str) -> None:
+        """Remove the stale lock whose text was ``seen``. It is first renamed to a private name, so that of two
+        processes reclaiming at once only one removes it; if the renamed file is not the stale one (a fresh lock
+        replaced it meanwhile), it is put back."""
+        import uuid
+
+        grave = self.path.with_name(f"{self.path.name}.{uuid.uuid4().hex}.stale")
+        try:
+            os.rename(self.path, grave)
+        except FileNotFoundError:
+            return
+        try:
+            if grave.read_text() != seen:
+                try:
+                    os.link(grave, self.path)
+                except FileExistsError:
+                    pass
+        finally:
+            os.unlink(grave)
+
+    @classmethod
+    def clear(cls, run_dir: str | Path, host: str) -> bool:
+        """Delete the lock of ``run_dir`` if a process on ``host`` holds it: a person's word that the process is gone
+        (its node crashed, its job ended). A lock of a live process on this host is kept. True if one was deleted."""
+        import socket
+
+        lk = cls(run_dir)
+        try:
+            text = lk.path.read_text()
+        except FileNotFoundError:
+            return False
+        owner = cls.parse_owner(text)
+        if owner is None or (owner[0] or socket.gethostname()) != host:
+            return False
+        if host == socket.gethostname() and _pid_alive(owner[1]):
+            return False
+        lk._reclaim(text)
+        return not lk.path.exists() or lk.path.read_text() != text
 
     def acquire(self) -> "RunLock":
+        import socket
+        import time
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(3):
+        here = socket.gethostname()
+        for _ in range(5):
+            if self._create():
+                self.held = True
+                return self
             try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                try:
-                    pid = int(self.path.read_text().strip() or "0")
-                except (OSError, ValueError):
-                    pid = 0
-                if pid == os.getpid() or _pid_alive(pid):
-                    raise RunLockedError(f"run {self.path.parent} is locked by running process {pid} "
-                                         f"(remove {self.path} if that is wrong)") from None
-                try:  # stale lock of a dead process
-                    os.unlink(self.path)
-                except FileNotFoundError:
-                    pass
+                text = self.path.read_text()
+                age = time.time() - self.path.stat().st_mtime
+            except FileNotFoundError:  # released meanwhile
                 continue
-            with os.fdopen(fd, "w") as f:
-                f.write(str(os.getpid()))
-            self.held = True
-            return self
-        raise RunLockedError(f"could not acquire lock {self.path}")
+            except OSError:
+                text, age = "", 0.0
+            owner = self.parse_owner(text)
+            if owner is None:
+                if age < self.STALE_UNREADABLE_S:
+                    raise RunLockedError(f"run {self.path.parent} has an unreadable lock file {self.path} written "
+                                         f"{age:.0f} s ago; retry in a minute, or delete it if no impkit process "
+                                         "uses this run") from None
+                self._reclaim(text)
+                continue
+            host, pid = owner
+            if host is not None and host != here:
+                raise RunLockedError(
+                    f"run {self.path.parent} is locked by process {pid} on host {host!r} (lock file {self.path}); "
+                    f"impkit cannot check a process on another host: if it is no longer running there (the host is "
+                    f"down or its job ended), delete {self.path} and retry") from None
+            if pid == os.getpid() or _pid_alive(pid):
+                raise RunLockedError(f"run {self.path.parent} is locked by running process {pid} on this host "
+                                     f"({here}); wait for it to finish (remove {self.path} only if that process is "
+                                     "not impkit)") from None
+            self._reclaim(text)  # stale lock of a dead process on this host
+        raise RunLockedError(f"could not acquire lock {self.path} (it keeps changing hands; retry)")
 
     def release(self) -> None:
         if self.held:
             try:
-                os.unlink(self.path)
+                # only our own lock: a lock someone reclaimed from us (they judged it stale) is theirs now
+                if self.path.read_text().strip() == self.owner:
+                    os.unlink(self.path)
             except FileNotFoundError:
                 pass
             self.held = False

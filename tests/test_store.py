@@ -3,6 +3,7 @@ import json
 import os
 import signal
 import stat
+import socket
 import subprocess
 import sys
 import time
@@ -76,18 +77,115 @@ def test_refuses_other_config(tmp_path):
         Run(path2)  # a config.json that is not the run's own is never read as if it were
 
 
-def test_lock(tmp_path):
-    with RunLock(tmp_path):
-        assert (tmp_path / ".lock").read_text() == str(os.getpid())
-        with pytest.raises(RunLockedError, match="locked"):
-            RunLock(tmp_path).acquire()
-    assert not (tmp_path / ".lock").exists()
-    # a lock left by a dead process is reclaimed
+def _dead_pid() -> int:
     p = subprocess.Popen([sys.executable, "-c", "pass"])
     p.wait()
-    (tmp_path / ".lock").write_text(str(p.pid))
+    return p.pid
+
+
+def test_lock(tmp_path):
+    me = f"{socket.gethostname()}:{os.getpid()}"
     with RunLock(tmp_path):
-        assert (tmp_path / ".lock").read_text() == str(os.getpid())
+        assert (tmp_path / ".lock").read_text() == me
+        with pytest.raises(RunLockedError, match=f"locked by running process {os.getpid()} on this host"):
+            RunLock(tmp_path).acquire()
+    assert not (tmp_path / ".lock").exists()
+    assert [f.name for f in tmp_path.iterdir()] == []  # no temp files left behind
+
+
+def test_lock_of_dead_process_on_this_host_is_reclaimed(tmp_path):
+    (tmp_path / ".lock").write_text(f"{socket.gethostname()}:{_dead_pid()}")
+    with RunLock(tmp_path):
+        assert (tmp_path / ".lock").read_text() == f"{socket.gethostname()}:{os.getpid()}"
+    assert not (tmp_path / ".lock").exists()
+
+
+def test_lock_held_by_another_host_is_refused(tmp_path):
+    lock = tmp_path / ".lock"
+    # a dead pid, and even this process's pid: on another host neither says anything about the owner
+    for pid in (_dead_pid(), os.getpid()):
+        lock.write_text(f"gpu-node-07:{pid}")
+        with pytest.raises(RunLockedError) as e:
+            RunLock(tmp_path).acquire()
+        msg = str(e.value)
+        assert "'gpu-node-07'" in msg and f"process {pid}" in msg and str(lock) in msg and "delete" in msg
+        assert lock.read_text() == f"gpu-node-07:{pid}"  # untouched
+    # cleared by hand as the message says: then it is ours
+    lock.unlink()
+    with RunLock(tmp_path):
+        assert lock.read_text().startswith(socket.gethostname() + ":")
+
+
+def test_legacy_pid_only_lock_is_read_as_this_host(tmp_path):
+    lock = tmp_path / ".lock"
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock.write_text(str(sleeper.pid))  # written by an impkit before host:pid locks
+        with pytest.raises(RunLockedError, match=f"running process {sleeper.pid}"):
+            RunLock(tmp_path).acquire()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    with RunLock(tmp_path):  # its owner is now dead: reclaimed
+        assert lock.read_text() == f"{socket.gethostname()}:{os.getpid()}"
+
+
+def test_unreadable_lock_refused_while_young_reclaimed_when_old(tmp_path):
+    lock = tmp_path / ".lock"
+    lock.write_text("")  # e.g. an old impkit that died between creating and writing it
+    with pytest.raises(RunLockedError, match="unreadable lock"):
+        RunLock(tmp_path).acquire()
+    old = time.time() - 2 * RunLock.STALE_UNREADABLE_S
+    os.utime(lock, (old, old))
+    with RunLock(tmp_path):
+        assert lock.read_text().endswith(f":{os.getpid()}")
+
+
+def test_clear_deletes_only_the_named_hosts_dead_locks(tmp_path):
+    lock, here = tmp_path / ".lock", socket.gethostname()
+    lock.write_text("gpu-node-07:42")
+    assert not RunLock.clear(tmp_path, "gpu-node-08") and lock.exists()
+    assert RunLock.clear(tmp_path, "gpu-node-07") and not lock.exists()
+    assert not RunLock.clear(tmp_path, "gpu-node-07")  # nothing to clear
+    with RunLock(tmp_path):  # a live process on this host keeps its lock
+        assert not RunLock.clear(tmp_path, here) and lock.exists()
+    lock.write_text(str(_dead_pid()))  # legacy pid-only: this host
+    assert RunLock.clear(tmp_path, here) and not lock.exists()
+
+
+def test_release_leaves_a_lock_that_is_no_longer_ours(tmp_path):
+    lk = RunLock(tmp_path).acquire()
+    (tmp_path / ".lock").write_text("gpu-node-07:42")  # someone judged ours stale and took the run
+    lk.release()
+    assert (tmp_path / ".lock").read_text() == "gpu-node-07:42"
+
+
+def _race(run_dir, start, results):
+    start.wait()
+    try:
+        with RunLock(run_dir):
+            results.put("won")
+            time.sleep(1.0)
+    except RunLockedError:
+        results.put("refused")
+
+
+def test_stale_lock_is_reclaimed_by_exactly_one_of_many(tmp_path):
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    for _ in range(2):  # the race is timing-dependent: twice
+        (tmp_path / ".lock").write_text(f"{socket.gethostname()}:{_dead_pid()}")
+        start, results = ctx.Event(), ctx.Queue()
+        procs = [ctx.Process(target=_race, args=(tmp_path, start, results)) for _ in range(4)]
+        for p in procs:
+            p.start()
+        start.set()
+        for p in procs:
+            p.join(30)
+        outcomes = sorted(results.get(timeout=5) for _ in procs)
+        assert outcomes == ["refused"] * 3 + ["won"], outcomes
+        assert not (tmp_path / ".lock").exists()
 
 
 def test_sigkill_mid_round_then_resume(tmp_path):
