@@ -17,9 +17,9 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("analysis", "cli", "conditions", "config", "data", "device", "methods", "metrics", "model", "plan",
-               "plotting", "presets", "prune", "rounds", "runformat", "runs", "seeding", "store", "sweep", "train",
-               "verdicts")
+_SUBMODULES = ("analysis", "cli", "conditions", "config", "data", "device", "display", "methods", "metrics", "model",
+               "params", "plan", "plotting", "presets", "prune", "rounds", "runformat", "runs", "seeding", "store",
+               "sweep", "train", "verdicts")
 
 
 def __getattr__(name: str) -> Any:
