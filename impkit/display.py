@@ -23,15 +23,20 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["WIDTH", "MAX_COLUMNS", "fmt", "wrap", "Report", "report", "Table", "table", "seed_ranges"]
+__all__ = ["WIDTH", "MAX_COLUMNS", "MAX_CHARS", "WRAP_AT", "fmt", "wrap", "Report", "report", "Table", "table", "seed_ranges"]
 
 WIDTH = 88          # characters per line of plain text (the book's output blocks show about 90)
-MAX_COLUMNS = 6     # data columns per table (besides the row labels) that fit the book's page
+MAX_COLUMNS = 6     # data columns per table (besides the row labels) that fit the book's page ...
+MAX_CHARS = 72      # ... and their estimated width in characters (the page's text column holds about 80)
+WRAP_AT = 30        # a cell longer than this wraps in the book; shorter cells stay on one line
+# Keeps short cells ("0.49 (0.48–0.50)") on one line; long text (licences) wraps as usual.
+_STYLE = "<style>table.impkit-nowrap td { white-space: nowrap; }</style>"
 
 
 def fmt(value: Any, digits: int = 3) -> str:
-    """One cell as text: integers without decimals, floats with ``digits`` decimals, NaN as ``nan``, booleans as
-    ``yes``/``no``, ``None`` as an empty cell, anything else with ``str``."""
+    """One cell as text: integers without decimals, floats with ``digits`` decimals (in scientific notation with
+    ``digits`` significant digits where fixed notation would round a non-zero value to zero), NaN as ``nan``,
+    booleans as ``yes``/``no``, ``None`` as an empty cell, anything else with ``str``."""
     if value is None:
         return ""
     if isinstance(value, (bool, np.bool_)):
@@ -44,6 +49,8 @@ def fmt(value: Any, digits: int = 3) -> str:
             return "nan"
         if math.isinf(v):
             return "inf" if v > 0 else "-inf"
+        if v != 0 and abs(v) < 0.5 * 10.0 ** -digits:
+            return f"{v:.{max(digits - 1, 0)}e}"
         return f"{v:.{digits}f}"
     return str(value)
 
@@ -115,46 +122,71 @@ def _format_frame(frame: pd.DataFrame, digits: int | Mapping[str, int], integer:
     return pd.DataFrame(out, index=frame.index, columns=frame.columns)
 
 
-class Table:
-    """A DataFrame shown as one or more tables of at most ``max_columns`` columns each, nothing truncated.
+def _header_width(col: Any) -> int:
+    """Characters a column heading needs: its longest word (headings wrap between words)."""
+    words = " ".join(map(str, col if isinstance(col, tuple) else (col,))).split()
+    return max((len(w) for w in words), default=0)
 
-    ``parts`` are the formatted frames (strings). HTML for the book and Jupyter, aligned text otherwise."""
+
+def _column_width(frame: pd.DataFrame, col: Any) -> int:
+    """Estimated characters a column takes on the page: its widest cell (a cell longer than :data:`WRAP_AT` wraps
+    at that width) or its heading's longest word, plus padding."""
+    cells = max((len(v) for v in frame[col]), default=0)
+    return max(min(cells, WRAP_AT), _header_width(col)) + 2
+
+
+class Table:
+    """A DataFrame shown as one or more tables that fit the page, nothing truncated.
+
+    Columns are taken in order into a table until the next one would exceed ``max_columns`` columns or
+    ``max_chars`` characters of estimated width (:func:`_column_width`); the rest go into the next table, each
+    table repeating the row labels. Columns under one top-level heading (MultiIndex) stay together where they fit.
+    ``parts`` are the formatted frames (strings). HTML for the book and Jupyter (cells of at most
+    :data:`WRAP_AT` characters are kept on one line, longer text wraps), aligned text otherwise."""
 
     def __init__(self, frame: pd.DataFrame, digits: int | Mapping[str, int] = 3, max_columns: int = MAX_COLUMNS,
-                 integer: Iterable[str] = (), title: str | None = None, transpose: bool = False):
+                 integer: Iterable[str] = (), title: str | None = None, transpose: bool = False,
+                 max_chars: int = MAX_CHARS):
         if max_columns < 1:
             raise ValueError("max_columns must be at least 1")
-        f = frame.copy()
-        f = _format_frame(f, digits, integer)
+        f = _format_frame(frame.copy(), digits, integer)
         if transpose:
             f = f.T
-        if isinstance(f.columns, pd.MultiIndex):
-            groups: list[list] = []
-            for col in f.columns:  # keep columns of one top-level group together where they fit
-                if groups and groups[-1][0][0] == col[0] and len(groups[-1]) < max_columns:
-                    groups[-1].append(col)
-                else:
-                    groups.append([col])
-            parts, cur = [], []
-            for g in groups:
-                if cur and len(cur) + len(g) > max_columns:
-                    parts.append(cur)
-                    cur = []
-                cur = cur + g
-            if cur:
-                parts.append(cur)
-        else:
-            cols = list(f.columns)
-            parts = [cols[i:i + max_columns] for i in range(0, len(cols), max_columns)] or [[]]
-        self.parts: list[pd.DataFrame] = [f[cols] for cols in parts]
+        groups: list[list] = []
+        for col in f.columns:  # columns under one top-level heading (MultiIndex) form a group
+            if groups and isinstance(col, tuple) and isinstance(groups[-1][0], tuple) and groups[-1][0][0] == col[0]:
+                groups[-1].append(col)
+            else:
+                groups.append([col])
+
+        def fits(cols: list) -> bool:
+            return len(cols) <= max_columns and sum(_column_width(f, c) for c in cols) <= max_chars
+
+        parts: list[list] = [[]]
+        for g in groups:
+            if fits(parts[-1] + g):
+                parts[-1] += g
+            elif fits(g):  # the group fits a table of its own: start one rather than split it
+                parts.append(list(g))
+            else:
+                for col in g:
+                    if parts[-1] and not fits(parts[-1] + [col]):
+                        parts.append([])
+                    parts[-1].append(col)
+        parts = [p for p in parts if p] or [[]]
+        self.parts: list[pd.DataFrame] = [f[c] for c in parts]
         self.title = title
 
     def _repr_html_(self) -> str:
+        tables = []
         with pd.option_context("display.max_colwidth", None, "display.max_columns", None, "display.max_rows", None):
-            tables = [p.to_html(escape=True, notebook=False, border=0, max_rows=None, max_cols=None)
-                      for p in self.parts]
+            for p in self.parts:
+                short = all(len(v) <= WRAP_AT for col in p.columns for v in p[col])
+                classes = ["impkit-table"] + (["impkit-nowrap"] if short else [])
+                tables.append(p.to_html(escape=True, notebook=False, border=0, max_rows=None, max_cols=None,
+                                        classes=classes))
         head = f"<p><strong>{html.escape(self.title)}</strong></p>" if self.title else ""
-        return head + "\n".join(tables)
+        return _STYLE + head + "\n".join(tables)
 
     def __str__(self) -> str:
         with pd.option_context("display.max_colwidth", None, "display.max_columns", None, "display.max_rows", None,
@@ -169,13 +201,15 @@ class Table:
 
 
 def table(frame: pd.DataFrame | pd.Series, digits: int | Mapping[str, int] = 3, max_columns: int = MAX_COLUMNS,
-          integer: Iterable[str] = (), title: str | None = None, transpose: bool = False) -> Table:
+          integer: Iterable[str] = (), title: str | None = None, transpose: bool = False,
+          max_chars: int = MAX_CHARS) -> Table:
     """``frame`` as a :class:`Table`: put the decisive columns first in ``frame``; ``integer`` names columns of
     counts (printed without decimals even if a mean made them floats); ``transpose`` shows rows as columns
     (for a frame with few rows and many columns). A Series is shown as one column."""
     if isinstance(frame, pd.Series):
         frame = frame.to_frame()
-    return Table(frame, digits=digits, max_columns=max_columns, integer=integer, title=title, transpose=transpose)
+    return Table(frame, digits=digits, max_columns=max_columns, integer=integer, title=title, transpose=transpose,
+                 max_chars=max_chars)
 
 
 def seed_ranges(rows: pd.DataFrame | Sequence[Mapping], columns: Mapping[str, str],

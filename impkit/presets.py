@@ -154,12 +154,12 @@ def make_config(preset: str, dataset: str | None = None, method: str = "imp", se
     return cfg
 
 
-# How the prose names a dataset (registry name -> words); others are named by their registry name.
-DATASET_NAMES: dict[str, str] = {
-    "nlgp": "non-linear Gaussian process (NLGP)",
-    "imagenet32": "ImageNet32",
-    "fashion-mnist": "Fashion-MNIST",
-    "photos": "photograph patches",
+# How the prose names a dataset: registry name -> (short name, long name); others go by their registry name.
+DATASET_NAMES: dict[str, tuple[str, str]] = {
+    "nlgp": ("NLGP", "non-linear Gaussian process (NLGP)"),
+    "imagenet32": ("ImageNet32", "ImageNet32"),
+    "fashion-mnist": ("Fashion-MNIST", "Fashion-MNIST"),
+    "photos": ("photos", "photograph patches"),
 }
 _NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 
@@ -211,9 +211,14 @@ class PresetDescription:
         return f"{h}×{w}" if c == 1 else f"{c}×{h}×{w}"
 
     @property
+    def dataset_text(self) -> str:
+        """The dataset's short name, ``"NLGP"``."""
+        return DATASET_NAMES.get(base_name(self.dataset), (self.dataset, self.dataset))[0]
+
+    @property
     def task_text(self) -> str:
         """``"24×24 non-linear Gaussian process (NLGP) inputs, 2 classes"``."""
-        name = DATASET_NAMES.get(base_name(self.dataset), self.dataset)
+        name = DATASET_NAMES.get(base_name(self.dataset), (self.dataset, self.dataset))[1]
         return f"{self.input_text} {name} inputs, {self.num_classes:,} classes"
 
     @property

@@ -13,6 +13,7 @@ def test_fmt():
     assert display.fmt(0.123456) == "0.123" and display.fmt(2.0, 1) == "2.0"
     assert display.fmt(float("nan")) == "nan" and display.fmt(True) == "yes" and display.fmt(np.bool_(False)) == "no"
     assert display.fmt(None) == "" and display.fmt("x") == "x"
+    assert display.fmt(-3.7e-05) == "-3.70e-05" and display.fmt(0.0) == "0.000"  # never a non-zero "-0.000"
 
 
 def test_report_is_markdown_in_the_book_and_wrapped_text_elsewhere():
@@ -90,3 +91,15 @@ def test_seed_ranges():
 def test_bad_max_columns():
     with pytest.raises(ValueError):
         display.table(_wide(), max_columns=0)
+
+
+def test_tables_split_by_their_width_on_the_page():
+    ranges = pd.DataFrame({f"measure {i}": ["0.49 (0.48–0.50)"] * 2 for i in range(6)}, index=["IMP", "random"])
+    t = display.table(ranges)  # 6 columns of 16-character cells do not fit in display.MAX_CHARS
+    assert [p.shape[1] for p in t.parts] == [4, 2]
+    assert t._repr_html_().count("impkit-table impkit-nowrap") == 2  # short cells stay on one line (no "0.49 (0.48–" break)
+    licence = pd.DataFrame({"source": ["scikit-image (skimage.data): Eileen Collins, NASA Great Images database"],
+                            "licence": ["public domain (NASA)"]}, index=["astronaut"])
+    lt = display.table(licence)
+    assert len(lt.parts) == 1  # long text wraps within its column instead of pushing the table apart
+    assert 'class="dataframe impkit-table"' in lt._repr_html_()  # and is allowed to wrap

@@ -109,7 +109,7 @@ def test_describe_the_ci_preset_from_its_data():
     assert d.input_shape == (1, 16, 16) and d.input_text == "16×16"
     assert d.network == (256, 64, 2) and d.network_text == "256:64:2"
     assert (d.steps, d.t_rewind, d.rounds, d.rate) == (400, 100, 10, 0.3)
-    assert d.seeds_text == "two seeds"
+    assert d.seeds_text == "two seeds" and d.dataset_text == "NLGP"
     assert d.task_text == "16×16 non-linear Gaussian process (NLGP) inputs, 2 classes"
     assert d.sentence.startswith("the `ci` preset: two seeds, a 256:64:2 network on 16×16")
     assert "400 SGD steps per round, 10 rounds of 30% pruning" in d.sentence
