@@ -23,14 +23,17 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["WIDTH", "MAX_COLUMNS", "MAX_CHARS", "WRAP_AT", "fmt", "wrap", "Report", "report", "Table", "table", "seed_ranges"]
+__all__ = ["WIDTH", "MAX_COLUMNS", "MAX_CHARS", "WRAP_AT", "fmt", "wrap", "Report", "report", "Table", "table",
+           "seed_ranges"]
 
 WIDTH = 88          # characters per line of plain text (the book's output blocks show about 90)
 MAX_COLUMNS = 6     # data columns per table (besides the row labels) that fit the book's page ...
 MAX_CHARS = 72      # ... and their estimated width in characters (the page's text column holds about 80)
 WRAP_AT = 30        # a cell longer than this wraps in the book; shorter cells stay on one line
 # Keeps short cells ("0.49 (0.48–0.50)") on one line; long text (licences) wraps as usual.
-_STYLE = "<style>table.impkit-nowrap td { white-space: nowrap; }</style>"
+_STYLE = ("<style>table.impkit-nowrap td { white-space: nowrap; } "
+          "table.impkit-table:not(.impkit-nowrap) td { text-align: left; } "
+          "table.impkit-table { margin-bottom: 0.8em; }</style>")
 
 
 def fmt(value: Any, digits: int = 3) -> str:
@@ -152,6 +155,8 @@ class Table:
         f = _format_frame(frame.copy(), digits, integer)
         if transpose:
             f = f.T
+        if f.index.nlevels == 1:  # a single index name would take a header row of its own
+            f.index.name = None
         groups: list[list] = []
         for col in f.columns:  # columns under one top-level heading (MultiIndex) form a group
             if groups and isinstance(col, tuple) and isinstance(groups[-1][0], tuple) and groups[-1][0][0] == col[0]:

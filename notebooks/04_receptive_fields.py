@@ -13,9 +13,9 @@
 # ---
 
 # %% [markdown]
-# # C2 and C3 · Receptive fields after pruning
+# # C2 and C3a · Receptive fields after pruning
 #
-# **Claims.** C3: after ten rounds, IMP masks of the first layer are local — each unit keeps weights in a compact
+# **Claims.** C3a: after ten rounds, IMP masks of the first layer are local — each unit keeps weights in a compact
 # patch of the image — more so than one-shot masks, which in turn are more local than random masks (paper Figs. 1
 # and 4A). C2: on a Gaussian clone of the data, IMP finds no local receptive fields, and the RF width is larger
 # than on the real data (Fig. 3).
@@ -159,7 +159,7 @@ display(table(pd.DataFrame(loc.checks), title="Does the ordering hold? (yes: see
 report(
     (f"RF width undefined for {', '.join(undef)} (at most {verdicts.MIN_DETECTION_RATE:.0%} of units with a local "
      "peak): comparisons with them are n/a and rest on the detection rate and the locality index.") if undef else "",
-    f"**C3 {loc.c3_verdict}** (IMP more local than one-shot, one-shot more than random): RF width "
+    f"**C3a {loc.c3_verdict}** (IMP more local than one-shot, one-shot more than random): RF width "
     f"{loc.c3['RF width']}, detection rate {loc.c3['detection rate']}, locality index {loc.c3['locality index']}.",
     f"**C2 {loc.c2_verdict}** (IMP more local on the data than on the clone, clone masks no more local than "
     f"random): RF width {loc.c2['RF width']}, detection rate {loc.c2['detection rate']}, locality index "
@@ -177,7 +177,7 @@ report(
 # "yes" in the table above means the seeds' ranges separate, "mean" that only the means are ordered as the paper
 # says; "n/a" that the RF width is undefined on one side (at most {glue:text}`rf_min_detection:.0f` % of its units
 # have a detected peak, about what random masks give by chance), so the comparison rests on the detection rate and
-# the locality index. A claim's verdict combines the measures that are defined. Verdicts — C3, ordering IMP >
+# the locality index. A claim's verdict combines the measures that are defined. Verdicts — C3a, ordering IMP >
 # one-shot > random in locality: **{glue:text}`rf_c3_verdict`** (RF width: {glue:text}`rf_c3_rf`; detection rate:
 # {glue:text}`rf_c3_detection`; LI: {glue:text}`rf_c3_locality`). C2, IMP more local on the data than on its
 # Gaussian clone: **{glue:text}`rf_c2_verdict`** (RF width: {glue:text}`rf_c2_rf`; detection rate:

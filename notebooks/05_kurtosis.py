@@ -13,10 +13,11 @@
 # ---
 
 # %% [markdown]
-# # C3 · Preactivation kurtosis under pruning
+# # C3b · Preactivation kurtosis under pruning
 #
-# **Claim.** IMP makes the first-layer preactivations $\lambda_i = \sum_j W_{ij} X_j + b_i$ more non-Gaussian
-# than one-shot pruning does, and the gap widens round after round (paper Fig. 4B).
+# **Claim (C3b, the second half of C3).** IMP makes the first-layer preactivations
+# $\lambda_i = \sum_j W_{ij} X_j + b_i$ more non-Gaussian than one-shot pruning does, and the gap widens round after
+# round (paper Fig. 4B).
 #
 # **How we measure it.** At each round $n$ we take the network IMP (or a baseline) is about to train, the rewind
 # point $\theta(t_\text{rewind}) \odot m(n)$, and compute for every first-layer unit the kurtosis
@@ -110,7 +111,7 @@ kv = verdicts.c3_kurtosis(c[verdicts.IMP]["values"], c[verdicts.ONESHOT]["values
 glue("kurt_verdict", kv.verdict, display=False)
 glue("kurt_gap_final", float(kv.gap[-1]), display=False)
 glue("kurt_side", "above" if k0 > verdicts.GAUSSIAN_KURTOSIS else "below", display=False)
-report(f"**C3 (kurtosis) {kv.verdict}** (IMP further from Gaussian than one-shot in all seeds, the gap growing).",
+report(f"**C3b {kv.verdict}** (IMP further from Gaussian than one-shot in all seeds, the gap growing).",
        "Last round, mean per-class kurtosis: " + ", ".join(f"{cond.display} {v:.3f}" for cond, v in k.items()) + ".",
        "Non-Gaussianity |kurtosis − 3| of IMP minus one-shot's, round by round: "
        + ", ".join(f"{g:+.3f}" for g in kv.gap) + ".")
@@ -122,5 +123,5 @@ report(f"**C3 (kurtosis) {kv.verdict}** (IMP further from Gaussian than one-shot
 # {glue:text}`kurt_imp:.3f` for IMP, {glue:text}`kurt_oneshot:.3f` for one-shot and {glue:text}`kurt_random:.3f`
 # for random masks; on the clone, IMP reaches {glue:text}`kurt_imp_clone:.3f`. At the last round IMP's distance from
 # the Gaussian value minus one-shot's is {glue:text}`kurt_gap_final:.3f` (positive would mean IMP is the more
-# non-Gaussian). Verdict for the kurtosis half of C3:
+# non-Gaussian). Verdict for the kurtosis half of C3 (C3b):
 # **{glue:text}`kurt_verdict`**.

@@ -63,17 +63,19 @@ print(f"cavity scores from {n_used:,} training inputs ({n_pc:,} or more per clas
 # %% [markdown]
 # ## Fig. 5B · Scores before pruning, by fate
 # Mean cavity score at round 0 of the weights IMP removes in round 1, 2, …; "never" = weights that survive all
-# rounds. Line = mean over seeds, band = min..max. The table gives, per fate, the mean score, the share of positive
-# scores and the number of weights (seed 0).
+# rounds. Line = mean over seeds, band = min..max. The table below gives, per round of removal, the mean score, the
+# share of positive scores and the number of weights (seed 0).
 
 # %%
 fates = res[0]["fate0"]["fate"]
 m0 = np.array([r["fate0"]["mean"] for r in res])
 fig = plotting.cavity_by_fate(fates, m0.mean(0), m0.min(0), m0.max(0), never=never)
+
+# %%
 fpos = np.array([r["fate0"]["frac_pos"] for r in res])
 by_fate = pd.DataFrame({"mean score": m0.mean(0), "share positive": fpos.mean(0),
                         "weights (seed 0)": np.asarray(res[0]["fate0"]["count"], dtype=np.int64)},
-                       index=pd.Index(["never" if f == never else f"round {f}" for f in fates], name="removed in"))
+                       index=["removed in " + ("no round (never)" if f == never else f"round {f}") for f in fates])
 table(by_fate, digits={"mean score": 6, "share positive": 3})
 
 # %% [markdown]

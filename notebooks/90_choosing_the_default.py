@@ -31,10 +31,10 @@
 # only where some units have a peak. A useful task must show both contrasts, so the score is the *smaller* of the
 # two detection-rate gaps per minute of training. The same two contrasts in the locality index (LI, 1 = random)
 # and in RF width over detected units (as a fraction of the image side; nan where undefined) are shown beside it.
-# Tasks are also judged on accuracy: a task that is solved perfectly, or not at all, says little. Pilot runs before this sweep had already ruled out a few
-# settings (see the methods page): NLGP classes differing only in very short correlation lengths, where the class
-# information is second-order and the clone localises just as well; tasks so easy that nothing localises; and
-# Fashion-MNIST or photo-scene tasks trained briefly.
+# Tasks are also judged on accuracy: a task that is solved perfectly, or not at all, says little. Pilot runs before
+# this sweep had already ruled out a few settings (see the methods page): NLGP classes differing only in very short
+# correlation lengths, where the class information is second-order and the clone localises just as well; tasks so
+# easy that nothing localises; and Fashion-MNIST or photo-scene tasks trained briefly.
 #
 # At the `paper` preset the screen has one candidate, the paper's own setting (Table S1 on ImageNet32 and its
 # per-channel clone), reusing the runs of the IMP-runs page: its row is the reference the small tasks are meant to

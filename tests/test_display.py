@@ -97,7 +97,8 @@ def test_tables_split_by_their_width_on_the_page():
     ranges = pd.DataFrame({f"measure {i}": ["0.49 (0.48–0.50)"] * 2 for i in range(6)}, index=["IMP", "random"])
     t = display.table(ranges)  # 6 columns of 16-character cells do not fit in display.MAX_CHARS
     assert [p.shape[1] for p in t.parts] == [4, 2]
-    assert t._repr_html_().count("impkit-table impkit-nowrap") == 2  # short cells stay on one line (no "0.49 (0.48–" break)
+    # short cells stay on one line (no break after "0.49 (0.48–")
+    assert t._repr_html_().count("impkit-table impkit-nowrap") == 2
     licence = pd.DataFrame({"source": ["scikit-image (skimage.data): Eileen Collins, NASA Great Images database"],
                             "licence": ["public domain (NASA)"]}, index=["astronaut"])
     lt = display.table(licence)

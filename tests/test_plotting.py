@@ -90,8 +90,8 @@ def test_rgb_gallery_states_its_convention(rgb):
 def test_sparsity_axis_spreads_the_last_rounds():
     """x = log of the weights kept, decreasing, labelled with sparsity: rounds are evenly spaced."""
     sp = 1 - 0.7 ** np.arange(11)  # 0 .. 97.2 %
-    fig = plotting.metric_vs_sparsity({Condition("imp"): {"sparsity": sp, "values": np.random.default_rng(0).random((2, 11))}},
-                                      "y")
+    values = np.random.default_rng(0).random((2, 11))
+    fig = plotting.metric_vs_sparsity({Condition("imp"): {"sparsity": sp, "values": values}}, "y")
     ax = fig.axes[0]
     assert ax.get_xscale() == "log"
     lo, hi = ax.get_xlim()

@@ -46,7 +46,8 @@ def test_a_failing_notebook_stops_with_its_name(tmp_path):
     assert not (tmp_path / "out" / "broken.ipynb").exists()  # no half-executed notebook reaches the book
 
 
-@pytest.mark.parametrize("noise", ['import warnings\nwarnings.warn("careful")', 'import sys\nprint("careful", file=sys.stderr)'])
+@pytest.mark.parametrize("noise", ['import warnings\nwarnings.warn("careful")',
+                                   'import sys\nprint("careful", file=sys.stderr)'])
 def test_stderr_output_is_refused(tmp_path, noise):
     src = tmp_path / "noisy.py"
     src.write_text(f'# %% tags=["parameters"]\npreset = "ci"\n\n# %%\n{noise}\n')
