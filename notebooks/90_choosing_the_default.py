@@ -146,12 +146,15 @@ glue("sweep_sparsity", 100 * float(screened.loc[default_name, "sparsity"]), disp
 glue("sweep_best_is_default", "is" if choice.preset_is_best else "is not", display=False)
 glue("sweep_default_standing", choice.preset_standing, display=False)
 glue("sweep_seeds", f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''}", display=False)
-if choice.preset_is_best:
+KEPT = "The preset is fixed in impkit.presets and a build does not change it; the claim pages use it either way."
+if choice.preset_rank == 1:
     outcome = f"The screen confirms the preset's task: it is {choice.preset_standing}."
+elif choice.preset_rank is None:
+    outcome = ("The screen does not confirm the preset's task: its dense accuracy is outside the range a useful task "
+               f"needs{'' if choice.preset_is_best else f', and “{best}” ranks first'}. {KEPT}")
 else:
     outcome = (f"The screen does not confirm the preset's task: “{best}” ranks first, and the preset's task is "
-               f"{choice.preset_standing}. The preset is fixed in impkit.presets and a build does not change it; "
-               "the claim pages use it either way.")
+               f"{choice.preset_standing}. {KEPT}")
 glue("sweep_outcome", outcome, display=False)
 report(f"**Best by detection-rate gap per minute: {best}.** {outcome}",
        "Not qualifying (dense accuracy ≥ 99 % or within a quarter of chance): "
