@@ -163,7 +163,7 @@ report(f"**Best by detection-rate gap per minute: {best}.** {outcome}",
 # %% [markdown]
 # Of {glue:text}`sweep_n` candidates, the best by detection-rate gap per minute is **{glue:text}`sweep_best`**; the
 # preset's task {glue:text}`sweep_best_is_default` that candidate (it is {glue:text}`sweep_default_standing`).
-# {glue:text}`sweep_outcome` On the preset's task the smaller of the two detection-rate gaps is
-# {glue:text}`sweep_default_gap:.2f` of the units (in LI: {glue:text}`sweep_default_li_gap:.2f`) after
-# {glue:text}`sweep_default_minutes:.1f` minutes of training for {glue:text}`sweep_seeds` of each method on data
+# On the preset's task the smaller of the two detection-rate gaps is {glue:text}`sweep_default_gap:.2f` of the
+# units (in LI: {glue:text}`sweep_default_li_gap:.2f`) after {glue:text}`sweep_default_minutes:.2f` minutes of
+# training for {glue:text}`sweep_seeds` of each method on data
 # and clone.
