@@ -72,7 +72,7 @@ unit: $(STAMP) $(RAY_STAMP)
 # outputs papermill recorded; runs created by the first pass are reused by the second.
 nbval: $(STAMP)
 	$(PYTHON) tools/run_notebooks.py --preset ci --runs $(RUNS) --device cpu --out $(CI_NB) $(NB_SRC)
-	$(PYTHON) -m pytest --nbval-lax --current-env -p no:cacheprovider \
+	$(PYTHON) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider \
 	    --nbval-sanitize-with tools/nbval_sanitize.cfg $(CI_NB)/*.ipynb
 
 # The ImageNet32 stand-in in both official layouts (npz and pickle); rebuilt when its generator changes.

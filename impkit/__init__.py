@@ -17,8 +17,9 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("analysis", "cli", "conditions", "config", "data", "device", "engines", "grid", "methods", "metrics",
-               "model", "plan", "plotting", "presets", "prune", "rounds", "runformat", "runs", "seeding", "store",
+_SUBMODULES = ("analysis", "cli", "conditions", "config", "data", "device", "display", "engines", "grid", "methods",
+               "metrics", "model", "params", "plan", "plotting", "presets", "prune", "rounds", "runformat", "runs",
+               "seeding", "store",
                "sweep", "train", "verdicts")
 
 

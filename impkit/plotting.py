@@ -11,6 +11,7 @@ from typing import Mapping, Sequence
 
 # The backend is the caller's choice (inline in notebooks, Agg in scripts and tests via MPLBACKEND).
 import matplotlib
+import matplotlib.ticker
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -21,8 +22,8 @@ from impkit.metrics import summarize_over_seeds
 __all__ = [
     "OKABE_ITO", "SOURCE_STYLES", "style", "method_color", "condition_color", "condition_style",
     "mask_gallery", "mask_rgb", "filter_grid", "ica_pca_figure", "clone_figure",
-    "metric_vs_sparsity", "cavity_by_fate", "cavity_by_fate_rounds", "rf_width_hist", "effect_by_rung",
-    "effect_vs_kurtosis",
+    "metric_vs_sparsity", "sparsity_axis", "SPARSITY_TICKS", "COUNT_NOTE", "cavity_by_fate", "cavity_by_fate_rounds",
+    "rf_width_hist", "effect_by_rung", "effect_vs_kurtosis",
 ]
 
 OKABE_ITO = {
@@ -69,6 +70,7 @@ def _fig(*args, **kw):
 
 
 RGB_MODES = ("colour", "any", "split")
+COUNT_NOTE = "number above each mask: the weights the unit keeps"
 _RGB_NOTE = {"colour": "kept weights coloured by input channel (R, G, B; white = all three), pruned black",
              "any": "white = a weight kept in any colour channel, black = pruned in all three",
              "split": "channels R | G | B side by side; white = kept, black = pruned"}
@@ -106,9 +108,9 @@ def mask_gallery(masks, image_shape, n: int = 16, order: str = "most", title: st
                  ncols: int | None = None, units: Sequence[int] | None = None, rgb: str = "colour"):
     """Fig 1: first-layer masks of the units with the most surviving weights (``order="most"``) or the given units.
 
-    masks: (units, D) 0/1; image_shape: (C, H, W). Each panel is titled with the unit's number of kept weights.
-    For RGB inputs ``rgb`` chooses how the three channels are drawn (see :func:`mask_rgb`; default the paper's
-    colour code) and the convention is stated under the title.
+    masks: (units, D) 0/1; image_shape: (C, H, W). Each panel is titled with the unit's number of kept weights,
+    which the figure's title says (:data:`COUNT_NOTE`). For RGB inputs ``rgb`` chooses how the three channels are
+    drawn (see :func:`mask_rgb`; default the paper's colour code) and the convention is stated under the title.
     """
     m = np.asarray(masks) != 0
     if units is None:
@@ -119,17 +121,16 @@ def mask_gallery(masks, image_shape, n: int = 16, order: str = "most", title: st
     nrows = int(np.ceil(len(units) / ncols))
     if rgb not in RGB_MODES:
         raise ValueError(f"rgb must be one of {RGB_MODES}, got {rgb!r}")
-    note = _RGB_NOTE[rgb] if image_shape[0] == 3 else None
+    note = f"{_RGB_NOTE[rgb]}\n{COUNT_NOTE}" if image_shape[0] == 3 else COUNT_NOTE
     width = 3.0 if (rgb == "split" and image_shape[0] == 3) else 1.0
-    head = (0.3 if title else 0) + (0.25 if note else 0)
+    head = (0.3 if title else 0) + 0.25 * (note.count("\n") + 1)
     fig, axes = _fig(nrows, ncols, figsize=(1.3 * width * ncols, 1.3 * nrows + head), squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, u in zip(axes.ravel(), units):
         ax.imshow(mask_rgb(m[u], image_shape, rgb), interpolation="nearest")
         ax.set_title(f"{int(m[u].sum())}", fontsize=7)
-    if title or note:
-        fig.suptitle("\n".join(t for t in (title, note) if t))
+    fig.suptitle("\n".join(t for t in (title, note) if t), fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -222,22 +223,56 @@ def clone_figure(data_examples, clone_examples, image_shape, data_masks=None, cl
                         ax.set_title(name, loc="left")
         if has_w:
             ax = fig.add_subplot(gs[:, -2:])
-            x = 100 * np.asarray(sparsity)
+            x = _kept(sparsity)
             for name in ("data", "clone"):
                 if name in widths:
                     mean, lo, hi = (np.asarray(v, float) for v in widths[name])
                     ax.plot(x, mean, SOURCE_STYLES[name], color=OKABE_ITO["black"], label=name)
                     ax.fill_between(x, lo, hi, color=OKABE_ITO["black"], alpha=0.15, linewidth=0)
-            ax.set_xlabel("sparsity (%)")
+            sparsity_axis(ax, x)
             ax.set_ylabel(r"RF width $\sigma_x$ (pixels)")
             ax.legend(frameon=False)
         fig.tight_layout()
     return fig
 
 
+# Sparsities (%) that may label the x axis of a figure against sparsity (those inside the data's range are used).
+SPARSITY_TICKS = (0, 50, 80, 90, 95, 97, 98, 99, 99.5, 99.8, 99.9, 99.95, 99.99)
+SPARSITY_LABEL = "first-layer sparsity (%; log scale of the weights kept)"
+
+
+def _kept(sparsity) -> np.ndarray:
+    """Fraction of weights kept, 1 - sparsity (floored above 0 for the log scale)."""
+    return np.maximum(1.0 - np.asarray(sparsity, float), 1e-9)
+
+
+def sparsity_axis(ax, kept, label: str = SPARSITY_LABEL) -> None:
+    """Make ``ax``'s x axis the book's sparsity axis for points at ``kept`` = 1 - sparsity (fractions).
+
+    The axis is logarithmic in the fraction of weights kept, decreasing to the right, and labelled with sparsity
+    in %: each round of pruning a fixed share of the survivors moves a point by the same distance, so rounds are
+    evenly spaced and the last rounds (80-97 % sparsity, where methods separate) get as much room as the first.
+    """
+    k = np.asarray(kept, float)
+    k = k[np.isfinite(k) & (k > 0)]
+    hi, lo = (float(k.max()), float(k.min())) if k.size else (1.0, 0.1)
+    if lo == hi:
+        lo = hi / 2
+    pad = (hi / lo) ** 0.04
+    ax.set_xscale("log")
+    ax.set_xlim(hi * pad, lo / pad)  # decreasing: sparsity grows to the right
+    ticks = [t for t in SPARSITY_TICKS if lo / pad <= 1 - t / 100 <= hi * pad]
+    ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator([1 - t / 100 for t in ticks]))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FixedFormatter([f"{t:g}" for t in ticks]))
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.set_xlabel(label)
+
+
 def metric_vs_sparsity(curves: Mapping[Condition | str, Mapping], ylabel: str, ax=None, title: str | None = None,
-                       hline: float | None = None, logx: bool = False):
+                       hline: float | None = None):
     """Fig 4A/B: a metric vs sparsity for several methods (and data/clone), line = mean, band = min..max over seeds.
+
+    The x axis is :func:`sparsity_axis` (log scale of the weights kept, labelled with sparsity).
 
     curves: {condition: {"sparsity": (R,), "mean": (R,), "min": (R,), "max": (R,)}} (or "values": (seeds, R),
     from which mean/min/max are computed), as :func:`impkit.analysis.curves` gives. A :class:`Condition` gets its
@@ -248,8 +283,10 @@ def metric_vs_sparsity(curves: Mapping[Condition | str, Mapping], ylabel: str, a
         fig, ax = _fig(figsize=(4.2, 3.0))
     else:
         fig = ax.figure
+    xs = []
     for i, (key, c) in enumerate(curves.items()):
-        x = 100 * np.asarray(c["sparsity"], float)
+        x = _kept(c["sparsity"])
+        xs.append(x)
         if "values" in c:
             sm = summarize_over_seeds(c["values"])  # NaN-aware: a round where no seed has a value stays NaN
             mean, lo, hi = sm["mean"], sm["min"], sm["max"]
@@ -263,9 +300,7 @@ def metric_vs_sparsity(curves: Mapping[Condition | str, Mapping], ylabel: str, a
         ax.fill_between(x, lo, hi, color=color, alpha=0.18, linewidth=0)
     if hline is not None:
         ax.axhline(hline, color="0.5", lw=0.8, ls=":")
-    if logx:
-        ax.set_xscale("log")
-    ax.set_xlabel("first-layer sparsity (%)")
+    sparsity_axis(ax, np.concatenate(xs) if xs else [])
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)

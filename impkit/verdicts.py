@@ -8,7 +8,9 @@ Every claim page ends with a verdict computed here, so that the rules are stated
   combined (notebook 04);
 * :func:`c3_kurtosis` — the kurtosis half of C3: IMP further from Gaussian than one-shot, the gap growing
   (notebook 05);
-* :func:`c4` — C4, cavity scores positive just before IMP removes a weight (notebook 06).
+* :func:`c4` — C4, cavity scores positive just before IMP removes a weight (notebook 06);
+* :func:`default_choice` — the appendix: which screened task ranks first, and where the preset's task stands
+  (notebook 90).
 
 A verdict is one of :data:`REPRODUCED`, :data:`PARTLY`, :data:`NOT_REPRODUCED`, or :data:`UNDEFINED` (no measure
 could be computed). A comparison of two conditions answers :data:`YES` (the seeds' ranges separate in the claimed
@@ -575,3 +577,62 @@ __all__ = [
     "ProposalResult", "proposal", "GROWS", "SHRINKS", "FLAT", "ScaleTrend", "effect_trend", "scale_trend",
     "DoseAnswers", "dose_answers",
 ]
+
+
+# ------------------------------------------------------------------------------------------------
+# the appendix: does the screen still rank the preset's task first?
+# ------------------------------------------------------------------------------------------------
+MAX_DENSE_ACCURACY = 0.99   # a task solved (nearly) perfectly says little: nothing needs to localise
+MIN_ACCURACY_SHARE = 0.25   # ... nor one the dense network barely learns: a quarter of the way from chance to 1
+
+
+@dataclass
+class ChoiceResult:
+    """The screen's decision: ``best`` candidate, the ``ranking`` (best first) of the qualifying candidates,
+    ``qualifies`` per candidate, and where the preset's task (``preset_task``, the first candidate) stands."""
+
+    best: str
+    preset_task: str
+    ranking: list[str]
+    qualifies: dict[str, bool]
+
+    @property
+    def preset_is_best(self) -> bool:
+        return self.best == self.preset_task
+
+    @property
+    def preset_rank(self) -> int | None:
+        """1-based rank of the preset's task among the qualifying candidates (None: it does not qualify)."""
+        return self.ranking.index(self.preset_task) + 1 if self.preset_task in self.ranking else None
+
+    @property
+    def preset_standing(self) -> str:
+        """``"first of 8 qualifying candidates"``, ``"third of 8 ..."``, or ``"not a qualifying candidate"``."""
+        r = self.preset_rank
+        if r is None:
+            return "not a qualifying candidate"
+        words = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+        nth = words[r - 1] if r <= len(words) else f"number {r}"
+        n = len(self.ranking)
+        return f"{nth} of {n} qualifying candidate{'s' if n > 1 else ''}"
+
+
+def default_choice(names: Sequence[str], classes: Sequence[int], dense_accuracy: Sequence[float],
+                   score: Sequence[float]) -> ChoiceResult:
+    """The appendix's rule. A candidate qualifies when its dense network's held-out accuracy is below
+    :data:`MAX_DENSE_ACCURACY` and more than :data:`MIN_ACCURACY_SHARE` of the way from chance (1/classes) to
+    perfect; qualifying candidates are ranked by ``score`` (the detection-rate gap per minute, larger first; NaN
+    last), and the best is the first of them (of all candidates if none qualifies). The preset's task is
+    ``names[0]``."""
+    names = list(names)
+    if not names:
+        raise ValueError("default_choice: no candidates")
+    acc = np.asarray(dense_accuracy, float)
+    chance = 1.0 / np.asarray(classes, float)
+    ok = (acc < MAX_DENSE_ACCURACY) & (acc > chance + MIN_ACCURACY_SHARE * (1 - chance))
+    sc = np.asarray(score, float)
+    order = sorted(range(len(names)), key=lambda i: (not np.isfinite(sc[i]), -sc[i] if np.isfinite(sc[i]) else 0, i))
+    ranking = [names[i] for i in order if ok[i]]
+    best = ranking[0] if ranking else names[order[0]]
+    return ChoiceResult(best=best, preset_task=names[0], ranking=ranking,
+                        qualifies={n: bool(q) for n, q in zip(names, ok)})

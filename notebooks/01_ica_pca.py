@@ -45,13 +45,15 @@ import numpy as np
 import pandas as pd
 from myst_nb import glue
 
-import impkit
 from impkit import plotting, verdicts
 from impkit.data import load, photos
+from impkit.display import report, table
 from impkit.metrics import ica_pca
+from impkit.params import as_dict
 from impkit.presets import analysis_setting, make_config
 
 plotting.style()
+overrides = as_dict(overrides, "overrides")
 if source is None:
     source = analysis_setting(preset, "ica_source")
 if source == "imagenet32":
@@ -67,6 +69,7 @@ if source == "imagenet32":
         X = np.tensordot(X.reshape(len(X), 3, 32 * 32), np.array([0.2125, 0.7154, 0.0721], np.float32), ([1], [0]))
     X = X - X.mean(0)
     origin = f"the ImageNet32 validation split ({val.info['provenance']})"
+    glue("c1_source", f"ImageNet32 validation images, {'3×' if color == 'rgb' else ''}32×32", display=False)
 else:
     color = color or "grey"
     patch_size = patch_size or 16
@@ -74,6 +77,8 @@ else:
         n_patches = analysis_setting(preset, "ica_patches")
     X = photos.patches(n_patches, size=patch_size, color=color, seed=seed)
     origin = f"{len(photos.available_images(color))} photographs"
+    glue("c1_source", f"bundled photographs, {patch_size}×{patch_size} patches", display=False)
+glue("c1_window", f"{window}×{window}", display=False)
 shape = (1 if color == "grey" else 3, patch_size, patch_size)
 res = ica_pca(X, n_components=n_components, seed=seed, image_shape=shape, k=window)
 s = res.summary()
@@ -93,18 +98,18 @@ glue("c1_fig", fig, display=False)
 # ## Localisation and non-Gaussianity, in numbers
 
 # %%
-table = pd.DataFrame({
-    "median energy in best window": [s["ica_window_median"], s["pca_window_median"]],
-    "median inverse participation ratio": [s["ica_ipr_median"], s["pca_ipr_median"]],
-    "median kurtosis of projections": [s["ica_kurtosis_median"], s["pca_kurtosis_median"]],
-}, index=["ICA", "PCA"]).round(3)
+medians = pd.DataFrame({
+    f"energy in best {window}×{window} window": [s["ica_window_median"], s["pca_window_median"]],
+    "kurtosis of projections": [s["ica_kurtosis_median"], s["pca_kurtosis_median"]],
+    "inverse participation ratio": [s["ica_ipr_median"], s["pca_ipr_median"]],
+}, index=["ICA", "PCA"])
 uniform_energy = window**2 / (patch_size**2)
 glue("c1_energy_ica", s["ica_window_median"], display=False)
 glue("c1_energy_pca", s["pca_window_median"], display=False)
 glue("c1_kurt_ica", s["ica_kurtosis_median"], display=False)
 glue("c1_kurt_pca", s["pca_kurtosis_median"], display=False)
 glue("c1_energy_uniform", uniform_energy, display=False)
-table
+table(medians, title="medians over the filters")
 
 # %% [markdown]
 # ## Where the images come from
@@ -117,7 +122,7 @@ if source == "imagenet32":
                            name="ImageNet32 validation split").to_frame()
 else:
     provenance = pd.DataFrame(photos.ATTRIBUTION).T.loc[photos.available_images(color)]
-provenance
+table(provenance)
 
 # %% [markdown]
 # ## Verdict
@@ -127,8 +132,8 @@ provenance
 c1 = verdicts.c1(s["ica_window_median"], s["pca_window_median"], s["ica_kurtosis_median"], s["pca_kurtosis_median"])
 glue("c1_verdict", c1.verdict, display=False)
 glue("c1_ratio", c1.ratio, display=False)
-print(f"C1 {c1.verdict}: ICA filters keep {c1.ratio:.1f}x more energy in their best {window}x{window} window than "
-      f"PCA filters; ICA projections are {'more' if c1.heavier else 'less'} heavy-tailed.")
+report(f"**C1 {c1.verdict}.** ICA filters keep {c1.ratio:.1f}× more energy in their best {window}×{window} window "
+       f"than PCA filters; ICA projections are {'more' if c1.heavier else 'less'} heavy-tailed.")
 
 # %% [markdown]
 # The median ICA filter keeps a fraction {glue:text}`c1_energy_ica:.2f` of its energy in its best window, the

@@ -41,13 +41,17 @@ from impkit import plotting
 from impkit.data import gaussian_clone, load
 from impkit.data.base import Dataset
 from impkit.data.clone import CLONE_OPTIONS, clone_moment_check
+from impkit.display import report, table
+from impkit.params import as_dict, as_list
 from impkit.presets import analysis_setting, data_options, make_config
 
 plotting.style()
+overrides = as_dict(overrides, "overrides")
 cfg = make_config(preset, dataset, overrides=overrides)
 name, options, root = cfg.data.name, dict(cfg.data.options), cfg.data.root
 if n_fit is None:
     n_fit = analysis_setting(preset, "clone_fit_rows")
+extra_datasets = as_list(extra_datasets, "extra_datasets", item=str)
 if extra_datasets is None:
     extra_datasets = ["fashion-mnist"]
 
@@ -91,7 +95,9 @@ for dname, (real, clone) in sets.items():
 # ## Moment checks
 # For each class and 32 random unit directions $u$: the $z$-score of the clone's mean along $u$ against the data's
 # (standard normal if the clone is right), the same for the variance, and the excess kurtosis of the projections
-# and of single pixels (0 for a Gaussian; its standard error for one estimate is $\sqrt{24/n}$).
+# and of single pixels (0 for a Gaussian; its standard error for one estimate, "s.e.", is $\sqrt{24/n}$). The
+# table gives the mean excess kurtosis over pixels and over directions, and the largest $|z|$ over classes and
+# directions ("promised": whether the clone answers for these directions).
 #
 # A clone fitted per colour channel (the paper's variant, App. B.1, used at the `paper` preset) promises the class
 # means and the covariance *within* each channel only: its channels are independent, so the covariance between
@@ -115,28 +121,32 @@ for dname, (real, clone) in sets.items():
         parts.append((dname, "all channels", real, clone, False))
     else:
         parts.append((dname, "all", real, clone, True))
+PIX, PROJ, Z = "pixel excess kurtosis", "projection excess kurtosis", "largest |z|, clone vs data"
 rows, checks = [], {}
 for dname, part, real, clone, promised in parts:
     chk = checks[(dname, part)] = clone_moment_check(real, clone, n_proj=32, seed=seed)
     rows.append({
-        "dataset": dname, "directions": part, "promised": promised,
-        "max |mean z|": float(np.abs(chk["mean_z"]).max()),
-        "max |var z|": float(np.abs(chk["var_z"]).max()),
-        "proj. excess kurtosis, data": float(np.mean(chk["proj_kurtosis_real"])),
-        "proj. excess kurtosis, clone": float(np.mean(chk["proj_kurtosis_clone"])),
-        "pixel excess kurtosis, data": float(np.mean(chk["pixel_kurtosis_real"])),
-        "pixel excess kurtosis, clone": float(np.mean(chk["pixel_kurtosis_clone"])),
-        "s.e. of one estimate": float(np.mean(chk["kurtosis_se"])),
+        ("", "dataset"): dname, ("", "directions"): part,
+        (PIX, "data"): float(np.mean(chk["pixel_kurtosis_real"])),
+        (PIX, "clone"): float(np.mean(chk["pixel_kurtosis_clone"])),
+        (PIX, "s.e."): float(np.mean(chk["kurtosis_se"])),
+        (PROJ, "data"): float(np.mean(chk["proj_kurtosis_real"])),
+        (PROJ, "clone"): float(np.mean(chk["proj_kurtosis_clone"])),
+        (Z, "mean"): float(np.abs(chk["mean_z"]).max()),
+        (Z, "variance"): float(np.abs(chk["var_z"]).max()),
+        (Z, "promised"): promised,
     })
-table = pd.DataFrame(rows).set_index(["dataset", "directions"])
-main = table.loc[name]
+moments = pd.DataFrame(rows)
+moments.columns = pd.MultiIndex.from_tuples(moments.columns)
+moments = moments.set_index([("", "dataset"), ("", "directions")]).rename_axis(["dataset", "directions"])
+main = moments.loc[name]
 glue("clone_dataset", name, display=False)
-glue("clone_pix_kurt_data", float(main["pixel excess kurtosis, data"].iloc[-1]), display=False)
-glue("clone_pix_kurt_clone", float(main["pixel excess kurtosis, clone"].iloc[-1]), display=False)
-glue("clone_max_mean_z", float(main.loc[main["promised"], "max |mean z|"].max()), display=False)
+glue("clone_pix_kurt_data", float(main[(PIX, "data")].iloc[-1]), display=False)
+glue("clone_pix_kurt_clone", float(main[(PIX, "clone")].iloc[-1]), display=False)
+glue("clone_max_mean_z", float(main.loc[main[(Z, "promised")], (Z, "mean")].max()), display=False)
 glue("clone_scope", "within each colour channel" if clone_opts[name].get("per_channel") else "in every direction",
      display=False)
-table.round(3)
+table(moments, digits=3)
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
@@ -144,9 +154,10 @@ table.round(3)
 # family-wise level 1e-3, the mean and covariance discrepancies inside their bounds, and the clone's pixel
 # excess kurtosis within sampling error of 0 (see impkit.data.clone.clone_moment_check). For a per-channel clone
 # only the per-channel rows are promised; the "all channels" row is printed for information.
-for (dname, part), chk in checks.items():
-    label = dname if part == "all" else f"{dname} ({part})"
-    print(f"{label}: " + ", ".join(f"{k}={bool(v)}" for k, v in chk["ok"].items()))
+report("Moment checks of the clone (ok = inside its bound):",
+       [f"{dname if part == 'all' else f'{dname} ({part})'}: "
+        + ", ".join(f"{k} {'ok' if v else 'FAILED'}" for k, v in chk["ok"].items())
+        for (dname, part), chk in checks.items()])
 
 # %% [markdown]
 # On {glue:text}`clone_dataset`, single pixels of the real data have mean excess kurtosis

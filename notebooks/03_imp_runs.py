@@ -40,11 +40,16 @@ from myst_nb import glue
 
 from impkit import analysis, plotting
 from impkit.conditions import Condition
-from impkit.presets import make_config, preset_seeds
+from impkit.display import report, table
+from impkit.methods import PAPER_METHODS
+from impkit.params import as_dict, as_list
+from impkit.presets import describe, preset_seeds
 from impkit.runs import ensure_runs
 
 plotting.style()
-seeds = preset_seeds(preset) if seeds is None else list(seeds)
+seeds = as_list(seeds, "seeds", item=int) or preset_seeds(preset)
+methods = as_list(methods, "methods", item=str) or list(PAPER_METHODS)
+overrides = as_dict(overrides, "overrides")
 t0 = time.perf_counter()
 runs = ensure_runs(preset, dataset, methods=methods, seeds=seeds, root=run_root, device=device,
                    overrides=overrides, clone=True, progress=False)
@@ -54,6 +59,7 @@ print(f"{len(runs)} runs ({', '.join(sorted({r.dataset for r in runs}))}; seeds 
 
 # %% [markdown]
 # ## The setting
+# Every setting of the runs on this page; the other pages describe this build by the same numbers.
 
 # %%
 clone_run = next((r for r in runs if Condition.of_run(r).clone), None)
@@ -71,12 +77,24 @@ setting = pd.Series({
 }, name="value")
 glue("runs_steps", cfg.train.steps, display=False)
 glue("runs_hidden", ":".join(map(str, cfg.model.hidden)), display=False)
-setting.to_frame()
+# the build's preset in the words of the prose pages (intro, results)
+about = describe(preset, dataset, overrides=overrides, seeds=seeds, data=runs[0].load_data("test"))
+glue("preset_name", about.preset, display=False)
+glue("preset_seeds", about.seeds_text, display=False)
+glue("preset_network", about.network_text, display=False)
+glue("preset_input", about.input_text, display=False)
+glue("preset_dataset", about.dataset_text, display=False)
+glue("preset_task", about.task_text, display=False)
+glue("preset_steps", f"{about.steps:,}", display=False)
+glue("preset_rounds", about.rounds, display=False)
+table(setting)
 
 # %% [markdown]
 # ## Accuracy vs sparsity
 # Test accuracy after retraining at each round (line = mean over seeds, band = min..max). Round 0 is the dense
-# network, shared by the three methods.
+# network, shared by the three methods. Each round removes the same share of the surviving weights, so the
+# sparsity axis is logarithmic in the weights kept: rounds are evenly spaced, and the last ones (beyond 80 %
+# sparsity, where the methods part) get as much room as the first.
 
 # %%
 acc = analysis.accuracy_rows(runs)
@@ -97,7 +115,7 @@ glue("acc_sparsity_final", summary[Condition("imp")]["sparsity"] * 100, display=
 r0 = [r for r in runs if r.method == "imp"][0]
 per_layer = pd.DataFrame({f"round {n}": [l["sparsity"] for l in r0.sparsity(n)["layers"]]
                           for n in r0.rounds_done}, index=[f"layer {l}" for l in range(r0.num_layers)])
-per_layer.T.round(4)
+table(per_layer.T, digits=4)
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
@@ -105,8 +123,9 @@ per_layer.T.round(4)
 counts = {(r.dataset, r.method, r.seed): [[l["kept"] for l in r.sparsity(n)["layers"]] for n in r.rounds_done]
           for r in runs}
 first = next(iter(counts.values()))
-print("per-layer counts identical across methods and seeds:", all(c == first for c in counts.values()))
-print("first-layer weights kept per round:", [c[0] for c in first])
+same = all(c == first for c in counts.values())
+report(f"Per-layer counts identical across methods and seeds: **{'yes' if same else 'NO'}**.",
+       "First-layer weights kept per round: " + ", ".join(f"{c[0]:,}" for c in first) + ".")
 
 # %% [markdown]
 # Dense test accuracy is {glue:text}`acc_dense:.3f`; at {glue:text}`acc_sparsity_final:.1f` % first-layer

@@ -13,9 +13,9 @@
 # ---
 
 # %% [markdown]
-# # C2 and C3 · Receptive fields after pruning
+# # C2 and C3a · Receptive fields after pruning
 #
-# **Claims.** C3: after ten rounds, IMP masks of the first layer are local — each unit keeps weights in a compact
+# **Claims.** C3a: after ten rounds, IMP masks of the first layer are local — each unit keeps weights in a compact
 # patch of the image — more so than one-shot masks, which in turn are more local than random masks (paper Figs. 1
 # and 4A). C2: on a Gaussian clone of the data, IMP finds no local receptive fields, and the RF width is larger
 # than on the real data (Fig. 3).
@@ -50,13 +50,18 @@ import pandas as pd
 from myst_nb import glue
 
 from impkit import analysis, plotting, verdicts
-from impkit.conditions import CLONE_SUFFIX
+from impkit.conditions import CLONE_SUFFIX, Condition
+from impkit.display import report, seed_ranges, table
+from impkit.methods import PAPER_METHODS
 from impkit.metrics import summarize_over_seeds
+from impkit.params import as_dict, as_list
 from impkit.presets import preset_seeds
 from impkit.runs import ensure_runs
 
 plotting.style()
-seeds = preset_seeds(preset) if seeds is None else list(seeds)
+seeds = as_list(seeds, "seeds", item=int) or preset_seeds(preset)
+methods = as_list(methods, "methods", item=str) or list(PAPER_METHODS)
+overrides = as_dict(overrides, "overrides")
 runs = ensure_runs(preset, dataset, methods=methods, seeds=seeds, root=run_root, device=device,
                    overrides=overrides, clone=True, progress=False)
 groups = analysis.group_runs(runs)
@@ -68,7 +73,7 @@ name = runs[0].dataset
 # %% [markdown]
 # ## Fig. 1 · IMP vs one-shot masks at the final round
 # The 8 first-layer units with the most surviving weights (white = kept; for colour inputs the colour says which
-# channels survive), seed 0.
+# channels survive), seed 0; the number above each mask is how many weights the unit keeps.
 
 # %%
 for method in ("imp", "oneshot", "random"):
@@ -99,7 +104,8 @@ fig = plotting.clone_figure(xd.numpy(), xc.numpy(), shape, data_masks=m_d[top_d]
 # ## Fig. 4A · Locality vs sparsity
 # Left: mean RF width $\sigma_x$ over units with a detected peak (smaller = more local; nan where no unit has one).
 # Middle: share of counted units with a detected peak (random masks: at most about 0.05). Right: mean locality index
-# (larger = more local; 1 = random). Line = mean over seeds, band = min..max; solid = data, dashed = clone.
+# (larger = more local; 1 = random). Line = mean over seeds, band = min..max; solid = data, dashed = clone. The
+# sparsity axis is logarithmic in the weights kept, so every round of pruning is the same step to the right.
 
 # %%
 li_curves = analysis.curves(rows, "li_mean")
@@ -112,13 +118,15 @@ plotting.metric_vs_sparsity(det_curves, "units with a detected peak", ax=axes[1]
 plotting.metric_vs_sparsity(li_curves, "locality index", ax=axes[2], hline=1.0, title="locality index (fit-free)")
 fig.tight_layout()
 
+# %% [markdown]
+# At the last round, per condition: mean over seeds (min–max). The detection rate and the locality index come
+# first: they are defined for every condition, the RF width only where units have a detected peak.
+
 # %%
-table = pd.DataFrame(rows)
-final = (table[table["round"] == last]
-         .groupby(["dataset", "method"])[["sigma_x_mean", "sigma_x_median", "frac_detected", "n_detected", "li_mean",
-                                          "n_excluded"]]
-         .agg(["mean", "min", "max"]).round(2))
-final
+table(seed_ranges([r for r in rows if r["round"] == last], {
+    "frac_detected": "detection rate", "li_mean": "locality index", "sigma_x_mean": "RF width σx (px), mean",
+    "sigma_x_median": "RF width σx (px), median", "n_detected": "units detected", "n_excluded": "units excluded",
+}, label=lambda k: Condition.of(*k).display, integer=["n_detected", "n_excluded"]))
 
 # %% [markdown]
 # ## Verdicts
@@ -146,16 +154,16 @@ glue("rf_c2_verdict", loc.c2_verdict, display=False)
 for m in loc.checks:
     glue(f"rf_c3_{m.split()[0].lower()}", loc.c3[m], display=False)
     glue(f"rf_c2_{m.split()[0].lower()}", loc.c2[m], display=False)
-print(pd.DataFrame(loc.checks).to_string())
-undef = [k.label for k in fs_w if not np.isfinite(fs_w[k]["mean"])]
-if undef:
-    print(f"RF width undefined (detection rate <= {verdicts.MIN_DETECTION_RATE:.0%}, no local peak to measure) for: "
-          f"{', '.join(undef)}; comparisons with them are n/a and rest on the detection rate and the locality index.")
-print(f"C3 (IMP more local than one-shot, one-shot than random): width {loc.c3['RF width']}, "
-      f"detection {loc.c3['detection rate']}, LI {loc.c3['locality index']} -> {loc.c3_verdict}")
-print(f"C2 (IMP more local on data than on clone, and clone masks no more local than random): "
-      f"width {loc.c2['RF width']}, detection {loc.c2['detection rate']}, LI {loc.c2['locality index']} "
-      f"-> {loc.c2_verdict}")
+undef = [k.display for k in fs_w if not np.isfinite(fs_w[k]["mean"])]
+display(table(pd.DataFrame(loc.checks), title="Does the ordering hold? (yes: seeds separate; mean: only the means)"))
+report(
+    (f"RF width undefined for {', '.join(undef)} (at most {verdicts.MIN_DETECTION_RATE:.0%} of units with a local "
+     "peak): comparisons with them are n/a and rest on the detection rate and the locality index.") if undef else "",
+    f"**C3a {loc.c3_verdict}** (IMP more local than one-shot, one-shot more than random): RF width "
+    f"{loc.c3['RF width']}, detection rate {loc.c3['detection rate']}, locality index {loc.c3['locality index']}.",
+    f"**C2 {loc.c2_verdict}** (IMP more local on the data than on the clone, clone masks no more local than "
+    f"random): RF width {loc.c2['RF width']}, detection rate {loc.c2['detection rate']}, locality index "
+    f"{loc.c2['locality index']}.")
 
 # %% [markdown]
 # At {glue:text}`rf_sparsity:.1f` % first-layer sparsity:
@@ -169,7 +177,7 @@ print(f"C2 (IMP more local on data than on clone, and clone masks no more local 
 # "yes" in the table above means the seeds' ranges separate, "mean" that only the means are ordered as the paper
 # says; "n/a" that the RF width is undefined on one side (at most {glue:text}`rf_min_detection:.0f` % of its units
 # have a detected peak, about what random masks give by chance), so the comparison rests on the detection rate and
-# the locality index. A claim's verdict combines the measures that are defined. Verdicts — C3, ordering IMP >
+# the locality index. A claim's verdict combines the measures that are defined. Verdicts — C3a, ordering IMP >
 # one-shot > random in locality: **{glue:text}`rf_c3_verdict`** (RF width: {glue:text}`rf_c3_rf`; detection rate:
 # {glue:text}`rf_c3_detection`; LI: {glue:text}`rf_c3_locality`). C2, IMP more local on the data than on its
 # Gaussian clone: **{glue:text}`rf_c2_verdict`** (RF width: {glue:text}`rf_c2_rf`; detection rate:

@@ -13,10 +13,11 @@
 # ---
 
 # %% [markdown]
-# # C3 · Preactivation kurtosis under pruning
+# # C3b · Preactivation kurtosis under pruning
 #
-# **Claim.** IMP makes the first-layer preactivations $\lambda_i = \sum_j W_{ij} X_j + b_i$ more non-Gaussian
-# than one-shot pruning does, and the gap widens round after round (paper Fig. 4B).
+# **Claim (C3b, the second half of C3).** IMP makes the first-layer preactivations
+# $\lambda_i = \sum_j W_{ij} X_j + b_i$ more non-Gaussian than one-shot pruning does, and the gap widens round after
+# round (paper Fig. 4B).
 #
 # **How we measure it.** At each round $n$ we take the network IMP (or a baseline) is about to train, the rewind
 # point $\theta(t_\text{rewind}) \odot m(n)$, and compute for every first-layer unit the kurtosis
@@ -49,25 +50,31 @@ import pandas as pd
 from myst_nb import glue
 
 from impkit import analysis, plotting, verdicts
+from impkit.conditions import Condition
+from impkit.display import report, seed_ranges, table
+from impkit.methods import PAPER_METHODS
+from impkit.params import as_dict, as_list
 from impkit.presets import preset_seeds
 from impkit.runs import ensure_runs
 
 plotting.style()
-seeds = preset_seeds(preset) if seeds is None else list(seeds)
+seeds = as_list(seeds, "seeds", item=int) or preset_seeds(preset)
+methods = as_list(methods, "methods", item=str) or list(PAPER_METHODS)
+overrides = as_dict(overrides, "overrides")
 runs = ensure_runs(preset, dataset, methods=methods, seeds=seeds, root=run_root, device=device,
                    overrides=overrides, clone=True, progress=False)
 rows = analysis.kurtosis_rows(runs, per_class=per_class, device=device)
-table = pd.DataFrame(rows)
-n_min, n_med = int(table["n_per_class_min"].min()), float(table["n_per_class_median"].median())
+kurt = pd.DataFrame(rows)
+n_min, n_med = int(kurt["n_per_class_min"].min()), float(kurt["n_per_class_median"].median())
 n_text = f"{n_min:,}" if n_min == n_med else f"{n_med:,.0f} (median; fewest {n_min:,})"
 glue("kurt_n_per_class", n_text, display=False)
-glue("kurt_n_classes", int(table["n_classes"].max()), display=False)
-print(f"kurtosis per class from {n_text} inputs per class, {int(table['n_classes'].max())} classes")
+glue("kurt_n_classes", int(kurt["n_classes"].max()), display=False)
+print(f"kurtosis per class from {n_text} inputs per class, {int(kurt['n_classes'].max())} classes")
 
 # %% [markdown]
 # ## Fig. 4B · Kurtosis vs sparsity
 # Left: per class, then averaged (as in the paper); right: all inputs pooled. Solid = data, dashed = clone; the
-# grey line marks the Gaussian value 3.
+# grey line marks the Gaussian value 3. Sparsity on a log scale of the weights kept (rounds evenly spaced).
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(8.6, 3.2), sharey=False)
@@ -77,10 +84,15 @@ plotting.metric_vs_sparsity(analysis.curves(rows, "kurt_all"), "kurtosis (all in
                             title="all inputs")
 fig.tight_layout()
 
+# %% [markdown]
+# Before pruning, half-way and at the last round: mean over seeds (min–max).
+
 # %%
-last = int(table["round"].max())
-(table[table["round"].isin([0, last // 2, last])]
- .groupby(["dataset", "method", "round"])[["kurt_class", "kurt_all"]].agg(["mean", "min", "max"]).round(3))
+last = int(kurt["round"].max())
+table(seed_ranges([r for r in rows if r["round"] in (0, last // 2, last)],
+                  {"kurt_class": "kurtosis, per class", "kurt_all": "kurtosis, all inputs"},
+                  by=("dataset", "method", "round"), digits=3,
+                  label=lambda k: f"{Condition.of(k[0], k[1]).display}, round {k[2]}"))
 
 # %% [markdown]
 # ## Verdict
@@ -99,9 +111,10 @@ kv = verdicts.c3_kurtosis(c[verdicts.IMP]["values"], c[verdicts.ONESHOT]["values
 glue("kurt_verdict", kv.verdict, display=False)
 glue("kurt_gap_final", float(kv.gap[-1]), display=False)
 glue("kurt_side", "above" if k0 > verdicts.GAUSSIAN_KURTOSIS else "below", display=False)
-print("final round, mean per-class kurtosis: " + ", ".join(f"{cond.label} {v:.3f}" for cond, v in k.items()))
-print(f"non-Gaussianity |kurt-3|, IMP minus one-shot, by round: {np.round(kv.gap, 3).tolist()}")
-print(f"C3 (IMP further from Gaussian than one-shot in all seeds, gap growing): {kv.verdict}")
+report(f"**C3b {kv.verdict}** (IMP further from Gaussian than one-shot in all seeds, the gap growing).",
+       "Last round, mean per-class kurtosis: " + ", ".join(f"{cond.display} {v:.3f}" for cond, v in k.items()) + ".",
+       "Non-Gaussianity |kurtosis − 3| of IMP minus one-shot's, round by round: "
+       + ", ".join(f"{g:+.3f}" for g in kv.gap) + ".")
 
 # %% [markdown]
 # We estimate the kurtosis per class from {glue:text}`kurt_n_per_class` inputs per class
@@ -110,5 +123,5 @@ print(f"C3 (IMP further from Gaussian than one-shot in all seeds, gap growing): 
 # {glue:text}`kurt_imp:.3f` for IMP, {glue:text}`kurt_oneshot:.3f` for one-shot and {glue:text}`kurt_random:.3f`
 # for random masks; on the clone, IMP reaches {glue:text}`kurt_imp_clone:.3f`. At the last round IMP's distance from
 # the Gaussian value minus one-shot's is {glue:text}`kurt_gap_final:.3f` (positive would mean IMP is the more
-# non-Gaussian). Verdict for the kurtosis half of C3:
+# non-Gaussian). Verdict for the kurtosis half of C3 (C3b):
 # **{glue:text}`kurt_verdict`**.

@@ -43,11 +43,14 @@ import pandas as pd
 from myst_nb import glue
 
 from impkit import analysis, plotting, verdicts
+from impkit.display import report, table
+from impkit.params import as_dict, as_list
 from impkit.presets import preset_seeds
 from impkit.runs import ensure_runs
 
 plotting.style()
-seeds = preset_seeds(preset) if seeds is None else list(seeds)
+seeds = as_list(seeds, "seeds", item=int) or preset_seeds(preset)
+overrides = as_dict(overrides, "overrides")
 runs = ensure_runs(preset, dataset, methods=["imp"], seeds=seeds, root=run_root, device=device,
                    overrides=overrides, clone=False, progress=False)
 res = [analysis.cavity_analysis(r, n_inputs=n_inputs, device=device) for r in runs]
@@ -60,15 +63,20 @@ print(f"cavity scores from {n_used:,} training inputs ({n_pc:,} or more per clas
 # %% [markdown]
 # ## Fig. 5B · Scores before pruning, by fate
 # Mean cavity score at round 0 of the weights IMP removes in round 1, 2, …; "never" = weights that survive all
-# rounds. Line = mean over seeds, band = min..max.
+# rounds. Line = mean over seeds, band = min..max. The table below gives, per round of removal, the mean score, the
+# share of positive scores and the number of weights (seed 0).
 
 # %%
 fates = res[0]["fate0"]["fate"]
 m0 = np.array([r["fate0"]["mean"] for r in res])
 fig = plotting.cavity_by_fate(fates, m0.mean(0), m0.min(0), m0.max(0), never=never)
+
+# %%
 fpos = np.array([r["fate0"]["frac_pos"] for r in res])
-pd.DataFrame({"fate": fates, "mean score": m0.mean(0), "share positive": fpos.mean(0),
-              "weights": res[0]["fate0"]["count"]}).set_index("fate").T
+by_fate = pd.DataFrame({"mean score": m0.mean(0), "share positive": fpos.mean(0),
+                        "weights (seed 0)": np.asarray(res[0]["fate0"]["count"], dtype=np.int64)},
+                       index=["removed in " + ("no round (never)" if f == never else f"round {f}") for f in fates])
+table(by_fate, digits={"mean score": 6, "share positive": 3})
 
 # %% [markdown]
 # A weight's score grows with its magnitude — removing a large weight changes its unit more — and IMP removes
@@ -106,11 +114,10 @@ glue("cav_pos_first", float(fpos.mean(0)[fates == 1][0]), display=False)
 glue("cav_pos_never", float(fpos.mean(0)[fates == never][0]) if (fates == never).any() else float("nan"),
      display=False)
 glue("cav_verdict", c4.verdict, display=False)
-print(f"round-0 mean score, fates 1-2: {trend.early:.2e}; fates >= 4: {trend.late:.2e}")
-print(f"rank correlation with fate of the round-0 mean score: {trend.rho:.2f}; "
-      f"of the share positive: {trend.rho_sign:.2f}")
-print(f"groups positive at the round just before their removal: {hits}/{total}")
-print(f"C4: {c4.verdict}")
+report(f"**C4 {c4.verdict}.** {hits} of {total} weight groups score positive at the round just before IMP "
+       "removes them.",
+       [f"round-0 mean score of weights removed in rounds 1–2: {trend.early:.2e}; from round 4 on: {trend.late:.2e}",
+        f"rank correlation with the round of removal: mean score {trend.rho:.2f}, share positive {trend.rho_sign:.2f}"])
 
 # %% [markdown]
 # Cavity scores are computed on {glue:text}`cav_n_inputs` training inputs ({glue:text}`cav_n_per_class` or more

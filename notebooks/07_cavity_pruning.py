@@ -55,11 +55,15 @@ from myst_nb import glue
 from impkit import analysis, plotting, verdicts
 from impkit import cavity_pruning as CP
 from impkit.conditions import Condition
+from impkit.display import report, seed_ranges, table
+from impkit.params import as_dict, as_list
 from impkit.presets import preset_seeds
 from impkit.runs import ensure_runs
 
 plotting.style()
-seeds = preset_seeds(preset) if seeds is None else list(seeds)
+seeds = as_list(seeds, "seeds", item=int) or preset_seeds(preset)
+methods = as_list(methods, "methods", item=str) or ["imp", "oneshot", "random", "cavity", "cavity-trained"]
+overrides = as_dict(overrides, "overrides")
 runs = ensure_runs(preset, dataset, methods=methods, seeds=seeds, root=run_root, device=device,
                    overrides=overrides, clone=True, progress=False)
 groups = analysis.group_runs(runs)
@@ -98,7 +102,7 @@ print(f"{len(runs)} runs, rounds 0..{last}; cavity scores from {n_scores:,} trai
 # %% [markdown]
 # ## What do the masks look like?
 # First-layer masks after the last round, seed 0, on the data: the 8 units with the most surviving weights
-# (white = kept).
+# (white = kept; the number above each mask is how many weights the unit keeps).
 
 # %%
 for method in methods:
@@ -111,8 +115,9 @@ for method in methods:
 # ## Do the masks localise, and how early?
 # Top: the data; bottom: its Gaussian clone. Left: share of units with a detected local peak (random masks: at most
 # about 0.05); middle: locality index (1 = random); right: RF width $\sigma_x$ over the detected units (nan where
-# none is detected). Line = mean over seeds, band = min..max. The dotted line in the middle panels marks the
-# locality index {glue:text}`cp_local_li:.1f` used below to say when masks "become local".
+# none is detected). Line = mean over seeds, band = min..max; sparsity on a log scale of the weights kept, so the
+# rounds are evenly spaced. The dotted line in the middle panels marks the locality index
+# {glue:text}`cp_local_li:.1f` used below to say when masks "become local".
 
 # %%
 det_c = analysis.curves(rows, "frac_detected")
@@ -194,17 +199,20 @@ ax.set_ylabel("removals both halves agree on (%)")
 ax.set_ylim(0, 100)
 ax.legend(frameon=False)
 fig.tight_layout()
-rel.groupby(["point", "round"])[["overlap", "rho", "chance"]].agg(["mean", "min", "max"]).round(3)
+table(seed_ranges(rel, {"overlap": "removals agreed on", "chance": "chance", "rho": "rank correlation"},
+                  by=("point", "round"), digits=3, label=lambda k: f"scored at {k[0]}, round {k[1]}"))
 
 # %% [markdown]
 # ## The numbers at the last round
+# Mean over seeds (min–max).
 
 # %%
-table = pd.DataFrame(rows).merge(pd.DataFrame(acc_rows)[["dataset", "method", "seed", "round", "test_acc"]])
-table = table.merge(pd.DataFrame(kurt_rows)[["dataset", "method", "seed", "round", kurt_key]])
-(table[table["round"] == last]
- .groupby(["dataset", "method"], sort=False)[["frac_detected", "li_mean", "sigma_x_mean", "test_acc", kurt_key]]
- .agg(["mean", "min", "max"]).round(3))
+numbers = pd.DataFrame(rows).merge(pd.DataFrame(acc_rows)[["dataset", "method", "seed", "round", "test_acc"]])
+numbers = numbers.merge(pd.DataFrame(kurt_rows)[["dataset", "method", "seed", "round", kurt_key]])
+table(seed_ranges(numbers[numbers["round"] == last], {
+    "frac_detected": "detection rate", "li_mean": "locality index", "sigma_x_mean": "RF width σx (px)",
+    "test_acc": "test accuracy", kurt_key: "kurtosis" + (" (per class)" if kurt_by_class else " (pooled)"),
+}, digits=3, label=lambda k: Condition.of(*k).display))
 
 # %% [markdown]
 # ## Verdict
@@ -298,11 +306,10 @@ for m in proposed:
         glue(f"cp_aslocal_{Condition(m, clone).slug}", _yn(res.as_local), display=False)
 
 
-for c, res in results.items():
-    ans = ", ".join(f"{k} {v}" for k, v in res.answers.items())
-    print(f"{c.display} vs {'IMP (clone)' if c.clone else 'IMP'}: at least as local at round {last}: "
-          f"{_yn(res.as_local)} ({ans}); locality index >= {verdicts.LOCAL_LI}: {_r(res.first_local)} vs "
-          f"{_r(res.first_local_imp)}; accuracy {100 * res.accuracy_gap:+.1f} points -> {res.verdict}")
+report(*[f"**{c.display}: {res.verdict}** against {'IMP (clone)' if c.clone else 'IMP'}. At least as local at "
+          f"round {last}: {_yn(res.as_local)} ({', '.join(f'{k} {v}' for k, v in res.answers.items())}); locality "
+          f"index ≥ {verdicts.LOCAL_LI}: {_r(res.first_local)} (IMP: {_r(res.first_local_imp)}); accuracy "
+          f"{100 * res.accuracy_gap:+.1f} points." for c, res in results.items()])
 
 # %% [markdown]
 # At round {glue:text}`cp_last` ({glue:text}`cp_sparsity:.1f` % first-layer sparsity), means over seeds on the

@@ -82,9 +82,9 @@ def test_mask_rgb_modes():
 def test_rgb_gallery_states_its_convention(rgb):
     masks = np.random.default_rng(0).random((12, 3 * 32 * 32)) < 0.03  # paper-sized RGB masks
     fig = plotting.mask_gallery(masks, (3, 32, 32), n=8, ncols=8, title="IMP round 10", rgb=rgb)
-    assert fig._suptitle.get_text().splitlines() == ["IMP round 10", plotting._RGB_NOTE[rgb]]
+    assert fig._suptitle.get_text().splitlines() == ["IMP round 10", plotting._RGB_NOTE[rgb], plotting.COUNT_NOTE]
     grey = plotting.mask_gallery(masks[:, :1024], (1, 32, 32), n=4, title="grey")
-    assert grey._suptitle.get_text() == "grey"  # no colour note for one channel
+    assert grey._suptitle.get_text() == f"grey\n{plotting.COUNT_NOTE}"  # no colour note for one channel
 
 
 def test_effect_by_rung_draws_every_rung_and_hollow_recorded():
@@ -113,3 +113,37 @@ def test_effect_vs_kurtosis_sorts_points_and_marks_gaussian():
     assert list(line.get_xdata()) == [1.05, 3.0, 11.7] and list(line.get_ydata()) == [1, 2, 4]
     assert ax.containers[1].lines[0].get_linestyle() == "--"
     plt.close(fig)
+
+
+
+
+def test_sparsity_axis_spreads_the_last_rounds():
+    """x = log of the weights kept, decreasing, labelled with sparsity: rounds are evenly spaced."""
+    sp = 1 - 0.7 ** np.arange(11)  # 0 .. 97.2 %
+    values = np.random.default_rng(0).random((2, 11))
+    fig = plotting.metric_vs_sparsity({Condition("imp"): {"sparsity": sp, "values": values}}, "y")
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    lo, hi = ax.get_xlim()
+    assert lo > hi  # decreasing: sparsity grows to the right
+    pos = ax.transData.transform(np.c_[1 - sp, np.ones(11)])[:, 0]
+    steps = np.diff(pos)
+    assert np.all(steps > 0) and np.allclose(steps, steps[0], rtol=1e-6)  # evenly spaced rounds
+    # the rounds beyond 80 % sparsity take most of the width, not a fifth of it
+    assert (pos[-1] - pos[np.argmax(sp >= 0.8)]) / (pos[-1] - pos[0]) > 0.4
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels[:4] == ["0", "50", "80", "90"] and "95" in labels
+    assert "sparsity" in ax.get_xlabel()
+    # Fig 3's width panel uses the same axis
+    w = {"data": (np.arange(11.0), np.arange(11.0), np.arange(11.0))}
+    f3 = plotting.clone_figure(np.zeros((4, 64)), np.zeros((4, 64)), (1, 8, 8), widths=w, sparsity=sp)
+    assert f3.axes[-1].get_xscale() == "log" and f3.axes[-1].get_xlabel() == ax.get_xlabel()
+
+
+def test_gallery_explains_the_numbers_over_the_masks():
+    masks = np.random.default_rng(0).random((12, 64)) < 0.3
+    fig = plotting.mask_gallery(masks, (1, 8, 8), n=4, title="IMP round 10")
+    assert fig._suptitle.get_text().splitlines() == ["IMP round 10", plotting.COUNT_NOTE]
+    assert [a.get_title() for a in fig.axes[:4]] == [str(int(masks[u].sum())) for u in
+                                                      np.argsort(-masks.sum(1), kind="stable")[:4]]

@@ -96,3 +96,36 @@ def test_unknown_preset():
     for fn in (make_config, preset_seeds, preset_dataset):
         with pytest.raises(ConfigError, match="preset"):
             fn("nope")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# describe(): the words the book's prose uses for the preset of a build
+# ---------------------------------------------------------------------------------------------------------------
+def test_describe_the_ci_preset_from_its_data():
+    from impkit.presets import describe
+
+    d = describe("ci")  # loads the ci test split (1,000 NLGP samples of 16x16)
+    assert (d.preset, d.dataset, d.seeds, d.n_seeds) == ("ci", "nlgp", (0, 1), 2)
+    assert d.input_shape == (1, 16, 16) and d.input_text == "16×16"
+    assert d.network == (256, 64, 2) and d.network_text == "256:64:2"
+    assert (d.steps, d.t_rewind, d.rounds, d.rate) == (400, 100, 10, 0.3)
+    assert d.seeds_text == "two seeds" and d.dataset_text == "NLGP"
+    assert d.task_text == "16×16 non-linear Gaussian process (NLGP) inputs, 2 classes"
+    assert d.sentence.startswith("the `ci` preset: two seeds, a 256:64:2 network on 16×16")
+    assert "400 SGD steps per round, 10 rounds of 30% pruning" in d.sentence
+
+
+def test_describe_follows_seeds_overrides_and_the_data_given():
+    import torch
+
+    from impkit.data.base import Dataset
+    from impkit.presets import describe
+
+    rgb = Dataset(x=torch.zeros(4, 3 * 32 * 32), y=torch.tensor([0, 1, 2, 3]), image_shape=(3, 32, 32),
+                  num_classes=4, name="rgb")
+    d = describe("default", overrides={"train.steps": 2000 * 2, "model.hidden": [32, 16]}, seeds=[5], data=rgb)
+    assert d.seeds == (5,) and d.seeds_text == "one seed" and d.steps == 4000
+    assert d.input_text == "3×32×32" and d.network_text == "3072:32:16:4"
+    # the paper preset's output width comes from its config (1000 classes), not from the data's class count
+    assert describe("paper", data=rgb).network_text == "3072:1024:1024:1000"
+    assert describe("paper", data=rgb).seeds_text == "three seeds"

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,9 +46,11 @@ def test_a_failing_notebook_stops_with_its_name(tmp_path):
     assert not (tmp_path / "out" / "broken.ipynb").exists()  # no half-executed notebook reaches the book
 
 
-def test_stderr_output_is_refused(tmp_path):
+@pytest.mark.parametrize("noise", ['import warnings\nwarnings.warn("careful")',
+                                   'import sys\nprint("careful", file=sys.stderr)'])
+def test_stderr_output_is_refused(tmp_path, noise):
     src = tmp_path / "noisy.py"
-    src.write_text('# %% tags=["parameters"]\npreset = "ci"\n\n# %%\nimport warnings\nwarnings.warn("careful")\n')
+    src.write_text(f'# %% tags=["parameters"]\npreset = "ci"\n\n# %%\n{noise}\n')
     res = _run(tmp_path, src)
     assert res.returncode != 0 and "stderr" in res.stderr and "careful" in res.stderr
 
@@ -64,6 +67,36 @@ def test_out_or_runs_that_are_files_are_one_error_line(tmp_path):
                               str(src)], cwd=ROOT, capture_output=True, text=True, timeout=120)
         assert_one_error(res.returncode, res.stderr, flag, f"{f} is a file, not a directory", "pass a directory")
     assert f.read_text() == "keep" and not (tmp_path / "out").exists()
+
+
+def test_only_declared_parameters_are_passed_and_the_kernel_is_quiet(tmp_path):
+    """-p seeds reaches the notebook that declares seeds and is left out (with a note) for the one that does not:
+    papermill never warns "Passed unknown parameter". The kernel starts with transport encryption, so ipykernel's
+    warning about plain-text TCP is not printed; nothing else is filtered (see test_stderr_output_is_refused)."""
+    import zmq
+
+    a = tmp_path / "with_seeds.py"
+    a.write_text('# %% tags=["parameters"]\npreset = "ci"\nseeds = None\n\n# %%\nprint("A", seeds)\n')
+    b = tmp_path / "without_seeds.py"
+    b.write_text('# %% tags=["parameters"]\npreset = "ci"\n\n# %%\nprint("B", "seeds" in globals())\n')
+    res = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "run_notebooks.py"), "--preset", "ci", "--runs", str(tmp_path / "runs"),
+         "--out", str(tmp_path / "out"), "-p", "seeds=[0, 1]", str(a), str(b)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "A [0, 1]" in _stdout(tmp_path / "out" / "with_seeds.ipynb")
+    assert "B False" in _stdout(tmp_path / "out" / "without_seeds.ipynb")
+    assert "unknown parameter" not in res.stderr + res.stdout
+    assert "not declared there, not passed: seeds" in res.stdout
+    if zmq.has("curve"):
+        assert "without encryption" not in res.stderr + res.stdout, res.stderr
+
+
+def test_a_parameter_no_notebook_declares_is_an_error(tmp_path):
+    src = tmp_path / "plain.py"
+    src.write_text('# %% tags=["parameters"]\npreset = "ci"\n\n# %%\nprint(1)\n')
+    res = _run(tmp_path, src, "sedes=[0]")
+    assert res.returncode != 0 and "sedes" in res.stderr and "declares" in res.stderr
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -422,3 +422,27 @@ def test_dose_answers():
     sub = V.dose_answers([0.1], [0.05], [0.2], [[2.6, 2.4]], [[2.6, 2.5]])
     assert sub.kurt_above_3 == V.NO and sub.kurt_rises == V.NO and sub.data_over_clone == V.NO
     assert sub.kurt_over_oneshot == V.YES  # 2.4 is further from Gaussian than 2.5: light tails count too
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the appendix's choice of the default task
+# ---------------------------------------------------------------------------------------------------------------
+def test_default_choice_follows_the_measurement_either_way():
+    from impkit.verdicts import default_choice
+
+    names = ["preset task", "nearly Gaussian", "solved", "unlearnt"]
+    classes = [2, 2, 2, 10]
+    acc = [0.75, 0.86, 0.995, 0.15]  # "solved" is too easy; "unlearnt" is within a quarter of chance (0.1 -> 0.325)
+    first = default_choice(names, classes, acc, [5.0, 2.5, 99.0, 99.0])
+    assert first.best == "preset task" and first.preset_is_best and first.preset_rank == 1
+    assert first.ranking == ["preset task", "nearly Gaussian"]
+    assert first.qualifies == {"preset task": True, "nearly Gaussian": True, "solved": False, "unlearnt": False}
+    assert first.preset_standing == "first of 2 qualifying candidates"
+    second = default_choice(names, classes, acc, [-7.25, 2.49, 99.0, 99.0])
+    assert second.best == "nearly Gaussian" and not second.preset_is_best and second.preset_rank == 2
+    assert second.preset_standing == "second of 2 qualifying candidates"
+    out = default_choice(names, classes, [0.999, 0.86, 0.5, 0.5], [9.0, 1.0, 0.0, 0.0])
+    assert out.preset_rank is None and out.preset_standing == "not a qualifying candidate" and out.best != names[0]
+    # NaN scores rank last; with nothing qualifying the best is the top score overall
+    none = default_choice(["a", "b"], [2, 2], [1.0, 1.0], [float("nan"), 1.0])
+    assert none.best == "b" and none.ranking == []

@@ -3,7 +3,13 @@
 For each ``notebooks/NAME.py``: convert with jupytext, execute with papermill injecting
 ``preset``, ``run_root`` and ``device`` (plus any ``-p key=value``), hide the injected
 parameters cell in the rendered book (``remove-cell`` tag), and write ``OUT/NAME.ipynb``.
+A notebook gets only the parameters its ``parameters`` cell declares (papermill's own inspection decides, so
+papermill never warns "Passed unknown parameter"); a ``-p`` that no notebook declares is an error (a typo).
 A notebook that raises stops the build with its name and the failing cell's error.
+
+Kernels are started with CurveZMQ transport encryption (``KernelManager.transport_encryption = "auto"``, where
+pyzmq supports it and the kernelspec declares it), which is what ipykernel's warning "Kernel is running over TCP
+without encryption" asks for; nothing else about the kernel's output is filtered.
 
 ``--smoke`` runs the preset's smoke pass (:data:`impkit.presets.SMOKE`, e.g. ``--preset paper --smoke`` in
 ``make test``): its ``overrides`` (few SGD steps, the preset's shapes unchanged), ``seeds`` and any extra
@@ -25,6 +31,7 @@ import os
 import subprocess
 import sys
 import threading
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,15 +47,31 @@ def _value(text: str):
         return text
 
 
+KERNEL = {"name": "python3", "language": "python", "display_name": "Python 3"}  # every notebook runs on it
+
+
 def declared_parameters(nb) -> set[str]:
-    """Names assigned in the notebook's cell tagged ``parameters`` (empty if it has none)."""
-    names: set[str] = set()
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
-            for node in ast.parse(cell.source).body:
-                targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
-                names.update(t.id for t in targets if isinstance(t, ast.Name))
-    return names
+    """Parameters the notebook ``nb`` (a NotebookNode or a path to an .ipynb) declares in its cell tagged
+    ``parameters``, as papermill infers them for the kernel the notebooks run on (empty if it has none)."""
+    if isinstance(nb, (str, Path)):
+        nb = nbformat.read(nb, as_version=4)
+    nb = nbformat.from_dict(nb)  # a copy
+    nb.metadata["kernelspec"] = dict(KERNEL)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "notebook.ipynb"
+        nbformat.write(nb, path)
+        return set(pm.inspect_notebook(str(path)))
+
+
+def kernel_config():
+    """Traitlets config for the kernels papermill starts: CurveZMQ transport encryption where available."""
+    import zmq
+    from traitlets.config import Config
+
+    c = Config()
+    if zmq.has("curve"):
+        c.KernelManager.transport_encryption = "auto"
+    return c
 
 
 def smoke_parameters(preset: str) -> dict:
@@ -61,19 +84,20 @@ def smoke_parameters(preset: str) -> dict:
 
 def execute(src: Path, out_dir: Path, params: dict, cwd: Path, optional: dict | None = None,
             provenance: dict | None = None) -> Path:
-    """Execute ``src`` with ``params``; ``optional`` parameters are injected only where the notebook declares them.
-    ``provenance`` (see :func:`provenance`) is stored as the executed notebook's ``metadata.impkit``."""
+    """Execute ``src`` with those of ``params`` (and of the defaults ``optional``, which ``params`` override) that
+    the notebook declares; the others are not passed (see :func:`passed_parameters`). ``provenance`` (see
+    :func:`provenance`) is stored as the executed notebook's ``metadata.impkit``."""
     nb = jupytext.read(src)
-    if optional:
-        declared = declared_parameters(nb)
-        params = {**{k: v for k, v in optional.items() if k in declared}, **params}
     tmp = out_dir / f".{src.stem}.input.ipynb"
     nbformat.write(nb, tmp)
+    declared = declared_parameters(nb)
+    params = {k: v for k, v in {**(optional or {}), **params}.items() if k in declared}
     out = out_dir / f"{src.stem}.ipynb"
     part = out_dir / f".{src.stem}.partial.ipynb"
     try:
         pm.execute_notebook(str(tmp), str(part), parameters=params, cwd=str(cwd), progress_bar=False,
-                            kernel_name="python3", language="python", log_output=False)
+                            kernel_name=KERNEL["name"], language=KERNEL["language"], log_output=False,
+                            config=kernel_config())
     except pm.PapermillExecutionError as e:
         sys.exit(f"notebook {src} failed in cell {e.exec_count}: {e.ename}: {e.evalue}\n"
                  f"(partially executed copy: {part})")
@@ -283,12 +307,21 @@ def main(argv: list[str] | None = None) -> None:
     for i, src in enumerate(args.notebooks, 1):
         if not src.exists():
             sys.exit(f"notebook source {src} does not exist")
+    explicit = {kv.partition("=")[0] for kv in args.param}
+    declared = {src: declared_parameters(jupytext.read(src)) for src in args.notebooks}
+    unknown = sorted(k for k in explicit if not any(k in d for d in declared.values()))
+    if unknown:
+        sys.exit(f"-p {', '.join(unknown)}: no notebook among {', '.join(str(s) for s in args.notebooks)} declares "
+                 f"{'it' if len(unknown) == 1 else 'them'} (see each notebook's parameters cell)")
+    for src in args.notebooks:
         t0 = time.perf_counter()
         print(f"[{time.strftime('%H:%M:%S')}] {i}/{len(args.notebooks)} starting {src} on {device}", flush=True)
         with Heartbeat(src.stem, root / args.runs, interval=args.heartbeat, shown_as=args.runs):
             out = execute(src, args.out, params, cwd=src.parent.resolve(), optional=optional,
                           provenance=provenance(src, root, args.preset, device, args.smoke, commit))
-        print(f"executed {src} -> {out} at {how} in {time.perf_counter() - t0:.1f} s", flush=True)
+        skipped = sorted(explicit - declared[src])
+        note = f" (not declared there, not passed: {', '.join(skipped)})" if skipped else ""
+        print(f"executed {src} -> {out} at {how} in {time.perf_counter() - t0:.1f} s{note}", flush=True)
 
 
 if __name__ == "__main__":
