@@ -49,9 +49,13 @@ import pandas as pd
 from myst_nb import glue
 
 from impkit import plotting, scale, verdicts
+from impkit.display import report, table
+from impkit.params import as_dict, as_list
 
 plotting.style()
-seeds = [int(s) for s in seeds]
+seeds = as_list(seeds, "seeds", item=int)
+rungs = as_list(rungs, "rungs", item=str)
+overrides = as_dict(overrides, "overrides")
 if rungs is None:
     # at the paper preset the one local rung is the paper's own setting (the runs of the IMP-runs page)
     # (at ci the 16 x 16 rung is the ci task itself, so it is left out there)
@@ -68,6 +72,7 @@ for slug in rungs:
     local[slug] = scale.measure(r, seeds=seeds, root=run_root, device=device, preset=p,
                                 extra={**extra, **overrides}, cavity_inputs=int(cavity_inputs))
 rec = {k: v for k, v in scale.load_recorded(recorded_dir).items() if k not in local} if show_recorded else {}
+CLAIM_NAMES = {"C2": "C2", "C3 locality": "C3a", "C3 kurtosis": "C3b", "C4": "C4"}  # the claim pages' names
 
 # ladder order: local and recorded rungs interleaved as in impkit.scale.LADDER
 order = [r.slug for r in scale.LADDER if r.slug in local or r.slug in rec]
@@ -89,12 +94,12 @@ def source(slug):
     return f"recorded {pv.get('date', '?')[:10]}, {pv.get('device', '?')}, {pv.get('wall_s', float('nan')) / 60:.0f} min"
 
 
-table = pd.DataFrame([{
+rungs_table = pd.DataFrame([{
     "rung": s, "task": scale.TASK_LABELS[scale.rung(s).task], "level": scale.rung(s).level, "network": ":".join(map(str, summaries[s]["network"])),
     "steps/round": summaries[s]["steps"], "train rows": summaries[s]["n_train"],
-    "seeds": len(summaries[s]["seeds"]), "source": source(s), **summaries[s]["verdicts"]} for s in order])
-with pd.option_context("display.max_colwidth", None, "display.width", 250):
-    display(table.set_index("rung"))
+    "seeds": len(summaries[s]["seeds"]), "source": source(s),
+    **{CLAIM_NAMES[k]: v for k, v in summaries[s]["verdicts"].items()}} for s in order]).set_index("rung")
+display(table(rungs_table, integer=["steps/round", "train rows", "seeds"]))
 
 # %% [markdown]
 # ## C2 · data vs Gaussian clone
@@ -113,23 +118,23 @@ fig = plotting.effect_by_rung(points("det_data_clone"), "detection rate, IMP dat
                               title="C2: IMP localises more on the data than on its clone")
 
 # %% [markdown]
-# ## C3 · IMP vs one-shot vs random (locality)
+# ## C3a · IMP vs one-shot vs random (locality)
 # Detection rate of IMP minus one-shot (the claim's first half; positive = IMP more local). IMP minus random is far
 # above zero on every rung where anything localises; it is in the effects table below.
 
 # %%
 fig = plotting.effect_by_rung(points("det_imp_oneshot"), "detection rate, IMP − one-shot",
-                              title="C3: IMP masks more local than one-shot masks")
+                              title="C3a: IMP masks more local than one-shot masks")
 
 # %% [markdown]
-# ## C3 · preactivation kurtosis
+# ## C3b · preactivation kurtosis
 # The change of the first-layer preactivation kurtosis (per class, then averaged; the quantity of the paper's
 # Fig 4B) under IMP from round 0 to the last round. The paper reports it rising above 3 on ImageNet32, more than
 # under one-shot pruning; the gap |kurt_IMP − 3| − |kurt_one-shot − 3| is in the effects table.
 
 # %%
 fig = plotting.effect_by_rung(points("kurt_imp_change"), "IMP kurtosis, last round − round 0",
-                              title="C3: does IMP raise the preactivation kurtosis?")
+                              title="C3b: does IMP raise the preactivation kurtosis?")
 
 # %% [markdown]
 # ## C4 · cavity scores just in time
@@ -152,8 +157,7 @@ cols = {"det_imp_random": "det IMP−random", "det_imp_oneshot": "det IMP−one-
         "kurt_gap": "kurt gap", "c4_hits": "C4 hits", "acc_imp": "acc IMP", "acc_dense": "acc dense"}
 eff = pd.DataFrame([{"rung": s, **{v: summaries[s]["effects"][k] for k, v in cols.items()}}
                     for s in order]).set_index("rung")
-with pd.option_context("display.float_format", "{:.3f}".format, "display.width", 250):
-    display(eff)
+display(table(eff, title="Effect sizes at the last round (means over seeds)"))
 
 # %% [markdown]
 # ## Verdict per claim across the ladder
@@ -164,6 +168,7 @@ names = list(order)
 base_slug = order[0]
 top_slug = next((s for s in reversed(order) if scale.rung(s).task == scale.rung(base_slug).task), base_slug)
 effect_of = {"C2": "det_data_clone", "C3 locality": "det_imp_oneshot", "C3 kurtosis": "kurt_gap", "C4": None}
+lines = []
 trends = {}
 for claim, eff_name in effect_of.items():
     vs = [summaries[s]["verdicts"][claim] for s in order]
@@ -178,17 +183,18 @@ for claim, t in trends.items():
              if t.reproduced else f"reproduced at no rung ({len(t.partly)} of {len(names)} partly)")
     trend = (f"{t.base:.3f} at {base_slug} → {t.top:.3f} at {top_slug} ({t.trend})" if top_slug != base_slug
              else f"{t.base:.3f} at {base_slug} (one rung of that task here: no trend)")
-    print(f"{claim}: {where}.\n    Effect: {trend}.")
+    lines.append(f"**{CLAIM_NAMES[claim]}**: {where}. Effect: {trend}.")
     slug = claim.lower().replace(" ", "_")
     glue(f"scale_{slug}_where", where, display=False)
     glue(f"scale_{slug}_trend", trend, display=False)
+report(lines)
 
 # %% [markdown]
 # **C2** (data vs clone): {glue:text}`scale_c2_where`; the detection-rate gap data − clone:
 # {glue:text}`scale_c2_trend`.
-# **C3, locality** (IMP vs one-shot): {glue:text}`scale_c3_locality_where`; IMP − one-shot detection
+# **C3a, locality** (IMP vs one-shot): {glue:text}`scale_c3_locality_where`; IMP − one-shot detection
 # {glue:text}`scale_c3_locality_trend`.
-# **C3, kurtosis**: {glue:text}`scale_c3_kurtosis_where`; kurtosis gap {glue:text}`scale_c3_kurtosis_trend`.
+# **C3b, kurtosis**: {glue:text}`scale_c3_kurtosis_where`; kurtosis gap {glue:text}`scale_c3_kurtosis_trend`.
 # **C4**: {glue:text}`scale_c4_where`; share of fate groups positive just in time {glue:text}`scale_c4_trend`.
 #
 # "grows"/"shrinks" means the seed ranges at the two rungs separate; "flat" that they overlap. With two seeds per

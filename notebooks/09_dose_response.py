@@ -51,10 +51,13 @@ import pandas as pd
 from myst_nb import glue
 
 from impkit import plotting, scale, verdicts
-from impkit.data.nlgp import pixel_kurtosis
+from impkit.display import report, table
+from impkit.params import as_dict, as_list
 
 plotting.style()
-seeds = [int(s) for s in seeds]
+seeds = as_list(seeds, "seeds", item=int)
+points = as_list(points, "points", item=str)
+overrides = as_dict(overrides, "overrides")
 dose_slugs = [r.slug for r in scale.DOSE]
 if points is None:
     # the default task (g = 10) and the heavy-tailed baseline (p = 2), trained by the pages before this one; the
@@ -104,9 +107,7 @@ for s in order:
                  "kurt round 0": mean(s, "imp", "kurtosis", 0), "kurt IMP": mean(s, "imp", "kurtosis"),
                  "kurt one-shot": mean(s, "oneshot", "kurtosis"), "acc IMP": mean(s, "imp", "accuracy"),
                  "source": source(s)})
-table = pd.DataFrame(rows).set_index("point")
-with pd.option_context("display.float_format", "{:.3f}".format, "display.width", 250):
-    display(table)
+display(table(pd.DataFrame(rows).set_index("point"), integer=["seeds"]))
 
 # %% [markdown]
 # ## Locality against the inputs' non-Gaussianity
@@ -154,9 +155,12 @@ qs = {"localises": "localises", "data_over_clone": "data > clone", "kurt_above_3
       "kurt_rises": "kurt rises", "kurt_over_oneshot": "IMP more non-Gaussian"}
 ans = pd.DataFrame([{"point": scale.rung(s).level, **{v: getattr(answers[s], k) for k, v in qs.items()}}
                     for s in order]).set_index("point")
-display(ans)
+display(table(ans, title="Answers per point (yes: every seed; mean: only the means; no: not even they)"))
 heavy = [s for s in order if scale.rung(s).scale > verdicts.GAUSSIAN_KURTOSIS]
 sub = [s for s in order if scale.rung(s).scale < verdicts.GAUSSIAN_KURTOSIS]
+
+
+lines = []
 
 
 def share(slugs, key, ok=(verdicts.YES,)):
@@ -166,9 +170,16 @@ def share(slugs, key, ok=(verdicts.YES,)):
 for name, key in (("localises", "localises"), ("data over clone", "data_over_clone"),
                   ("kurtosis above 3", "kurt_above_3"), ("IMP more non-Gaussian than one-shot", "kurt_over_oneshot")):
     h, b = share(heavy, key), share(sub, key)
-    print(f"{name}: every seed at {h} heavy-tailed points, {b} sub-Gaussian points")
+    lines.append(f"{name}: in every seed at {h} heavy-tailed points, {b} sub-Gaussian points")
     glue(f"dose_{key}_heavy", h, display=False)
     glue(f"dose_{key}_sub", b, display=False)
+if "dose-p1" in summ:  # the Gaussian field itself: anything IMP finds there comes from second-order statistics
+    g = f"{100 * mean('dose-p1', 'imp', 'detection'):.0f} % (clone {100 * mean('dose-p1', 'imp_clone', 'detection'):.0f} %)"
+else:
+    g = "not computed in this build"
+glue("dose_det_gaussian", g, display=False)
+lines.append(f"on the Gaussian field itself (p = 1), units with a local peak after IMP: {g}")
+report(lines)
 
 # %% [markdown]
 # **Does IMP localise on super-Gaussian inputs?** In every seed at {glue:text}`dose_localises_heavy` heavy-tailed
@@ -182,3 +193,10 @@ for name, key in (("localises", "localises"), ("data over clone", "data_over_clo
 # random masks'; data > clone; kurt > 3 and kurt rises = IMP's last-round kurtosis above 3 and above round 0;
 # "yes": in every seed, "mean": only the means over seeds are ordered, "no": not even they); the scale-study page
 # follows the heavy-tailed task up the ladder.
+#
+# **Locality without non-Gaussianity.** On the Gaussian field itself ($p$ = 1, where data and clone are the same
+# distribution) the share of IMP units with a local peak is {glue:text}`dose_det_gaussian`. In this task family the
+# classes differ in their correlation length, a second-order statistic, and that alone is enough for IMP to find
+# local masks; the non-Gaussian statistics shift the answer only at the margin. This is why C2 ("no local receptive
+# fields on the Gaussian clone") is at best partly reproduced on the NLGP tasks at every rung: it needs a task whose
+# classes do not differ in their covariance at short range.

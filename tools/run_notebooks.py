@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> None:
         extra = [f"{k}={params.get(k, v)}" for k, v in optional.items() if k != "overrides"]
         how += f" (smoke pass: {' '.join(f'{k}={v}' for k, v in optional['overrides'].items())} {' '.join(extra)})"
     commit, device = git_commit(root), describe_device(args.device)
-    for i, src in enumerate(args.notebooks, 1):
+    for src in args.notebooks:
         if not src.exists():
             sys.exit(f"notebook source {src} does not exist")
     explicit = {kv.partition("=")[0] for kv in args.param}
@@ -313,7 +313,7 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         sys.exit(f"-p {', '.join(unknown)}: no notebook among {', '.join(str(s) for s in args.notebooks)} declares "
                  f"{'it' if len(unknown) == 1 else 'them'} (see each notebook's parameters cell)")
-    for src in args.notebooks:
+    for i, src in enumerate(args.notebooks, 1):
         t0 = time.perf_counter()
         print(f"[{time.strftime('%H:%M:%S')}] {i}/{len(args.notebooks)} starting {src} on {device}", flush=True)
         with Heartbeat(src.stem, root / args.runs, interval=args.heartbeat, shown_as=args.runs):
