@@ -27,10 +27,11 @@
 # from $n$ Gaussian samples averages $3(n-1)/(n+1)$: 2.45 at $n = 10$), so every training input of each class is
 # used by default, streamed through running float64 moments; the count per class is stated with the results.
 #
-# On ImageNet32 the preactivations are heavy-tailed (kurtosis > 3), so "more non-Gaussian" and "higher kurtosis"
-# coincide. Saturating inputs such as the NLGP at large gain give *light*-tailed preactivations (kurtosis < 3); there
-# the distance from the Gaussian value, $|\text{kurt} - 3|$, is what measures non-Gaussianity, and the verdict uses
-# it.
+# On ImageNet32 the preactivations are heavy-tailed (kurtosis > 3), and so are the default task's (the NLGP field
+# through the signed square, heavy-tailed like natural images), so "more non-Gaussian" and "higher kurtosis"
+# coincide. Saturating inputs such as the NLGP through an erf at large gain give *light*-tailed preactivations
+# (kurtosis < 3); in general the distance from the Gaussian value, $|\text{kurt} - 3|$, measures non-Gaussianity,
+# and the verdict uses it.
 
 # %% tags=["parameters"]
 preset = "default"        # "ci" | "default" | "paper"

@@ -243,7 +243,7 @@ for point in ("rewind", "θ(T)"):
     glue(f"cp_rel_{key}", 100 * float(sel["overlap"].mean()), display=False)
     glue(f"cp_rho_{key}", float(sel["rho"].mean()), display=False)
 glue("cp_rel_chance", 100 * float(rel["chance"].mean()), display=False)
-# non-Gaussianity is the distance of the kurtosis from the Gaussian value (the NLGP's preactivations are light-tailed)
+# non-Gaussianity is the distance of the kurtosis from the Gaussian value (light or heavy tails, as in verdicts.c3_kurtosis)
 ng_imp = abs(fs_k[verdicts.IMP]["mean"] - verdicts.GAUSSIAN_KURTOSIS)
 for m in proposed:
     ng = abs(fs_k[Condition(m)]["mean"] - verdicts.GAUSSIAN_KURTOSIS)

@@ -16,13 +16,13 @@
 # # From toy scale to the paper's
 #
 # The claim pages judge each claim at one setting, the embedded default: a 576:128:2 network trained for 2,000
-# steps per round on 24×24 NLGP images. A "partly" there cannot tell a claim that fails from an experiment that is
+# steps per round on 24×24 heavy-tailed NLGP images. A "partly" there cannot tell a claim that fails from an experiment that is
 # too small. This page measures the same effects along a **ladder of rungs** from the default towards the paper's
 # setting (32×32×3 inputs, 1024 + 1024 hidden units, 40,000 steps per round, 1.28 M images), changing one factor
 # at a time — input side, hidden width, steps per round, training-set size — and then several together, on three
-# tasks: the default NLGP (erf gain 10: *sub*-Gaussian pixels), the same field through an expanding non-linearity
-# (the signed square: heavy-tailed pixels like natural images', kurtosis 11.7; see the data page) and patches of
-# photographs.
+# tasks: the NLGP through a saturating erf at gain 10 (*sub*-Gaussian pixels, kurtosis 1.05; the book's default
+# until 2026-11-24), the same field through the expanding signed square (heavy-tailed pixels like natural images',
+# kurtosis 11.7; the default task now, see the data page and the appendix) and patches of photographs.
 #
 # Every rung trains IMP, one-shot and random pruning on the task and on its Gaussian clone (two seeds) and is
 # reduced by `impkit.scale.summary` to the effect sizes behind each verdict and the verdicts themselves, computed by

@@ -34,10 +34,15 @@
 # Tasks are also judged on accuracy: a task that is solved perfectly, or not at all, says little. Pilot runs before
 # this sweep had already ruled out a few settings (see the methods page): NLGP classes differing only in very short
 # correlation lengths, where the class information is second-order and the clone localises just as well; tasks so
-# easy that nothing localises; and Fashion-MNIST or photo-scene tasks trained briefly. The heavy-tailed variant of
-# the default task (its field through the signed square instead of the erf: pixel kurtosis 11.7 instead of 1.05) is
-# a candidate too; it is the task of the scale-study and dose-response pages, where the kurtosis claim (C3b) and the
-# cavity claim (C4) are followed at larger scales. The screen itself scores only the two locality contrasts.
+# easy that nothing localises; and Fashion-MNIST or photo-scene tasks trained briefly.
+#
+# **Why the default changed.** Until 2026-11-24 the preset's task was the NLGP through a saturating erf at gain 10,
+# whose pixels are *sub*-Gaussian (kurtosis 1.05). This screen then ranked first the same field through the
+# expanding signed square, whose pixels are heavy-tailed like natural images' (kurtosis 11.7); on that task C4
+# reproduced where the erf task's was partly reproduced (see the scale-study page), and the kurtosis claim C3b can be
+# tested in the paper's sense, preactivations above 3. So the preset now uses the heavy-tailed task, and the erf
+# task is a candidate like the others (and the first task of the scale-study page). The decision below says, in
+# every build, whether the preset's task still ranks first.
 #
 # At the `paper` preset the screen has one candidate, the paper's own setting (Table S1 on ImageNet32 and its
 # per-channel clone), reusing the runs of the IMP-runs page: its row is the reference the small tasks are meant to
@@ -71,19 +76,20 @@ if candidates is None:
         candidates = [["ImageNet32, Table S1 (the paper's setting)", PRESETS[preset]["dataset"], {}]]
     elif preset == "ci":
         candidates = [
-            ["NLGP 2-D, g=10 (the preset's task)", "nlgp", {}],
-            ["NLGP 2-D, g=1 (nearly Gaussian)", "nlgp", {"data.options.g": 1.0}],
+            ["NLGP 2-D, signed square (the preset's task)", "nlgp", {}],
+            ["NLGP 2-D, erf g=10", "nlgp", {"data.options.nonlinearity": "erf"}],
         ]
     else:
+        erf = {"data.options.nonlinearity": "erf"}
         candidates = [
-            ["NLGP 2-D, ξ 2 vs 3, g=10 (the preset's task)", "nlgp", {}],
-            ["NLGP 2-D, ξ 2 vs 3, g=3", "nlgp", {"data.options.g": 3.0}],
-            ["NLGP 2-D, ξ 2 vs 3, g=1", "nlgp", {"data.options.g": 1.0}],
-            ["NLGP 2-D, ξ 2 vs 3, signed square (heavy-tailed)", "nlgp",
-             {"data.options.nonlinearity": "power", "data.options.p": 2.0}],
-            ["NLGP 2-D, ξ 1 vs 2, g=10", "nlgp", {"data.options.xi0": 1.0, "data.options.xi1": 2.0}],
-            ["NLGP 2-D, g=10, twice the training", "nlgp", {"train.steps": 2 * PRESETS[preset]["train"]["steps"]}],
-            ["NLGP 1-D, L=256, g=10", "nlgp", {"data.options.dim": 1, "data.options.L": 256}],
+            ["NLGP 2-D, ξ 2 vs 3, signed square (the preset's task)", "nlgp", {}],
+            ["NLGP 2-D, ξ 2 vs 3, erf g=10 (the earlier default)", "nlgp", erf],
+            ["NLGP 2-D, ξ 2 vs 3, erf g=3", "nlgp", {**erf, "data.options.g": 3.0}],
+            ["NLGP 2-D, ξ 2 vs 3, erf g=1", "nlgp", {**erf, "data.options.g": 1.0}],
+            ["NLGP 2-D, ξ 1 vs 2, erf g=10", "nlgp", {**erf, "data.options.xi0": 1.0, "data.options.xi1": 2.0}],
+            ["NLGP 2-D, signed square, twice the training", "nlgp",
+             {"train.steps": 2 * PRESETS[preset]["train"]["steps"]}],
+            ["NLGP 1-D, L=256, signed square", "nlgp", {"data.options.dim": 1, "data.options.L": 256}],
             ["Fashion-MNIST", "fashion-mnist", {}],
             ["photo patches 24×24, which scene", "photos", {"data.options.size": 24}],
         ]

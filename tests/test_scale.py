@@ -38,7 +38,11 @@ def test_dose_points_span_sub_to_heavy_tailed():
     # make book trains only the two points other pages train anyway; `record recorded` covers the rest, not the paper
     assert [r.slug for r in scale.DOSE if not r.recorded] == ["dose-g10", "dose-p2"]
     assert "dose-p3" in scale.recorded_slugs() and "paper" not in scale.recorded_slugs()
-    # the g = 10 point is the default task and the p = 2 point the heavy baseline: the same runs, not copies
+    # the g = 10 point is the erf baseline and the p = 2 point the default task: the same runs, not copies
+    assert [c.to_dict() for c in scale.configs(scale.rung("heavy-base"), [0])] == \
+        [c.to_dict() for c in scale.configs(scale.Rung("x", "heavy", "baseline", "", 1.0, {}), [0])]
+    from impkit.presets import make_config
+    assert scale.configs(scale.rung("heavy-base"), [0])[0].to_dict() == make_config("default", "nlgp").to_dict()
     assert [c.to_dict() for c in scale.configs(scale.rung("dose-g10"), [0])] == \
         [c.to_dict() for c in scale.configs(scale.rung("nlgp-base"), [0])]
     assert [c.to_dict() for c in scale.configs(scale.rung("dose-p2"), [0])] == \
