@@ -59,12 +59,9 @@ def _replicas(s: str):
     if s == "auto":
         return None
     try:
-        v = int(s)
-    except ValueError:
-        v = 0
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"--replicas must be 'auto' or a positive integer, got {s!r}")
-    return v
+        return _positive_int(s)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"--replicas must be 'auto' or a positive integer, got {s!r}") from None
 
 
 class _Parser(argparse.ArgumentParser):

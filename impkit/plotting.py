@@ -399,6 +399,16 @@ def _seed_stats(values) -> tuple[float, float, float]:
     return float(v.mean()), float(v.min()), float(v.max())
 
 
+def _finish(fig, ax, ylabel: str, title: str | None):
+    """The common end of the scale-study figures: y label, title, a small legend, tight layout."""
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(frameon=False, fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
 def effect_by_rung(points: Sequence[Mapping], ylabel: str, ax=None, title: str | None = None,
                    ref: float | None = None, ref_label: str | None = None, zero: bool = True):
     """One effect across the rungs of the scale study: a marker at the mean over seeds with a min..max bar.
@@ -436,12 +446,7 @@ def effect_by_rung(points: Sequence[Mapping], ylabel: str, ax=None, title: str |
     ax.set_xticks(range(len(points)))
     ax.set_xticklabels([p["label"] for p in points], rotation=40, ha="right")
     ax.set_xlim(-0.6, len(points) - 0.4)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    ax.legend(frameon=False, fontsize=7)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, ylabel, title)
 
 
 def effect_vs_kurtosis(series: Mapping[str, Mapping], ylabel: str, ax=None, title: str | None = None,
@@ -470,9 +475,4 @@ def effect_vs_kurtosis(series: Mapping[str, Mapping], ylabel: str, ax=None, titl
         ax.axhline(hline, color="0.6", lw=0.8, ls=":")
     ax.set_xscale("log")
     ax.set_xlabel("pixel kurtosis of the inputs (3 = Gaussian; log scale)")
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    ax.legend(frameon=False, fontsize=7)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, ylabel, title)
