@@ -428,6 +428,16 @@ def read_summary(path: str | Path) -> dict:
     return _nan(s)
 
 
+def source_label(s: dict) -> str:
+    """Where summary ``s`` comes from, for tables: "this build" (measured now), or "recorded DATE, DEVICE, N min"
+    from the provenance :func:`record` wrote."""
+    pv = s.get("provenance")
+    if not pv:
+        return "this build"
+    minutes = (pv.get("wall_s") or float("nan")) / 60
+    return f"recorded {str(pv.get('date', '?'))[:10]}, {pv.get('device', '?')}, {minutes:.0f} min"
+
+
 def load_recorded(directory: str | Path = RECORDED_DIR, slugs: Iterable[str] | None = None) -> dict[str, dict]:
     """Recorded summaries in ``directory`` by rung slug (only ``slugs`` if given; missing files are skipped)."""
     directory = Path(directory)

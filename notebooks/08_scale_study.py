@@ -87,17 +87,10 @@ glue("scale_n_recorded", len(rec), display=False)
 # build, or recorded: date, device, wall time of the recording) and the four verdicts at that rung.
 
 # %%
-def source(slug):
-    if not is_recorded[slug]:
-        return "this build"
-    pv = summaries[slug].get("provenance", {})
-    return f"recorded {pv.get('date', '?')[:10]}, {pv.get('device', '?')}, {pv.get('wall_s', float('nan')) / 60:.0f} min"
-
-
 rungs_table = pd.DataFrame([{
     "rung": s, "task": scale.TASK_LABELS[scale.rung(s).task], "level": scale.rung(s).level, "network": ":".join(map(str, summaries[s]["network"])),
     "steps/round": summaries[s]["steps"], "train rows": summaries[s]["n_train"],
-    "seeds": len(summaries[s]["seeds"]), "source": source(s),
+    "seeds": len(summaries[s]["seeds"]), "source": scale.source_label(summaries[s]),
     **{CLAIM_NAMES[k]: v for k, v in summaries[s]["verdicts"].items()}} for s in order]).set_index("rung")
 display(table(rungs_table, integer=["steps/round", "train rows", "seeds"]))
 

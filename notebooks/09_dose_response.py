@@ -61,8 +61,8 @@ points = as_list(points, "points", item=str)
 overrides = as_dict(overrides, "overrides")
 dose_slugs = [r.slug for r in scale.DOSE]
 if points is None:
-    # the default task (g = 10) and the heavy-tailed baseline (p = 2), trained by the pages before this one; the
-    # other points are recorded (impkit.scale.recorded_slugs)
+    # the erf baseline (g = 10) and the default task (p = 2), trained by the pages before this one; the other
+    # points are recorded (impkit.scale.recorded_slugs)
     points = [r.slug for r in scale.DOSE if not r.recorded]
 show_recorded = (preset == "default") if recorded is None else bool(recorded)
 
@@ -92,13 +92,6 @@ def mean(s, cond, measure, i=-1):
     return float(np.nanmean(v))
 
 
-def source(s):
-    if s in local:
-        return "this build"
-    pv = summ[s].get("provenance", {})
-    return f"recorded {pv.get('date', '?')[:10]}, {pv.get('wall_s', float('nan')) / 60:.0f} min"
-
-
 rows = []
 for s in order:
     r = scale.rung(s)
@@ -107,7 +100,7 @@ for s in order:
                  "det random": mean(s, "random", "detection"),
                  "kurt round 0": mean(s, "imp", "kurtosis", 0), "kurt IMP": mean(s, "imp", "kurtosis"),
                  "kurt one-shot": mean(s, "oneshot", "kurtosis"), "acc IMP": mean(s, "imp", "accuracy"),
-                 "source": source(s)})
+                 "source": scale.source_label(summ[s])})
 display(table(pd.DataFrame(rows).set_index("point"), integer=["seeds"]))
 
 # %% [markdown]

@@ -154,3 +154,9 @@ def test_seed_effects_pair_conditions_by_seed(tiny_summary):
     np.testing.assert_allclose(se["kurt_imp_change"], k[:, -1] - k[:, 0])
     assert se["kurt_gap"][-1] == pytest.approx(
         abs(k[-1, -1] - 3) - abs(np.asarray(s["curves"]["oneshot"]["kurtosis"], float)[-1, -1] - 3))
+
+
+def test_source_label():
+    assert scale.source_label({"curves": {}}) == "this build"
+    s = {"provenance": {"date": "2026-11-24 19:55 UTC", "device": "cpu", "wall_s": 150.0}}
+    assert scale.source_label(s) == "recorded 2026-11-24, cpu, 2 min"
