@@ -62,7 +62,8 @@ def test_readme_commands_run_as_written(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
            "MPLBACKEND": "Agg"}
     for cmd in cmds:
-        run = cmd.replace(".venv/bin/", bindir).replace("/tmp/", f"{scratch}/")
+        # /tmp/ first: the checkout itself may live under /tmp (CI clones there), and its venv path must survive
+        run = cmd.replace("/tmp/", f"{scratch}/").replace(".venv/bin/", bindir)
         if "<run-dir>" in run:
             made = sorted((work / "runs").glob("nlgp-imp-s0-*"))
             assert len(made) == 1, made
