@@ -1,7 +1,8 @@
 """The scale study: how each claim's effect grows from the embedded default towards the paper's setting.
 
-A :class:`Rung` is one experiment of the ladder: a *task* (the default NLGP, the heavy-tailed NLGP with an
-expanding non-linearity, photo patches) on the ``default`` preset with one or more *factors* changed (input side,
+A :class:`Rung` is one experiment of the ladder: a *task* (the NLGP through a saturating erf, the book's default
+until 2026-11-24; the heavy-tailed NLGP through the expanding signed square, the default since; photo patches) on
+the ``default`` preset with one or more *factors* changed (input side,
 hidden width, steps per round, training-set size, or several together). :func:`measure` trains or reuses IMP,
 one-shot and random on the task's data and on its Gaussian clone and reduces the runs to a :func:`summary`: per
 condition, seed and round the locality measures, first-layer preactivation kurtosis and test accuracy; the
