@@ -101,12 +101,7 @@ def combine_answers(*answers: str) -> str:
     Undefined comparisons (:data:`NA`) are left out; :data:`UNDEFINED` if none is left. :data:`REPRODUCED` if all
     the rest are :data:`YES`, :data:`PARTLY` if any is :data:`YES` or :data:`MEAN`, else :data:`NOT_REPRODUCED`.
     """
-    defined = [x for x in answers if x != NA]
-    if not defined:
-        return UNDEFINED
-    if all(x == YES for x in defined):
-        return REPRODUCED
-    return PARTLY if any(x != NO for x in defined) else NOT_REPRODUCED
+    return _tally([x for x in answers if x != NA], full=YES, none=NO)
 
 
 def combine(verdicts: Mapping[str, str] | Iterable[str]) -> str:
@@ -117,12 +112,17 @@ def combine(verdicts: Mapping[str, str] | Iterable[str]) -> str:
     :data:`NOT_REPRODUCED`.
     """
     values = verdicts.values() if isinstance(verdicts, Mapping) else verdicts
-    defined = [x for x in values if x != UNDEFINED]
+    return _tally([x for x in values if x != UNDEFINED], full=REPRODUCED, none=NOT_REPRODUCED)
+
+
+def _tally(defined: list[str], full: str, none: str) -> str:
+    """The rule shared by :func:`combine_answers` and :func:`combine`: :data:`UNDEFINED` without a defined value,
+    :data:`REPRODUCED` if every value is ``full``, :data:`PARTLY` if any is not ``none``, else :data:`NOT_REPRODUCED`."""
     if not defined:
         return UNDEFINED
-    if all(x == REPRODUCED for x in defined):
+    if all(x == full for x in defined):
         return REPRODUCED
-    return PARTLY if any(x != NOT_REPRODUCED for x in defined) else NOT_REPRODUCED
+    return PARTLY if any(x != none for x in defined) else NOT_REPRODUCED
 
 
 # ------------------------------------------------------------------------------------------------
