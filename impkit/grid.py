@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from impkit.config import ConfigError, RunConfig, identity, round0_key, run_name
+from impkit.config import ConfigError, RunConfig, round0_key, run_name
 from impkit.runformat import RunFiles
 
 KEYS = ("preset", "datasets", "methods", "seeds", "clone", "overrides", "grid")
@@ -259,17 +259,13 @@ class RunState:
 
 
 def run_state(cfg: RunConfig, root: str | Path) -> RunState:
-    """The state of ``cfg``'s run directory under ``root``, read only (nothing is created). A directory holding
-    another config raises :class:`impkit.store.ConfigMismatchError`, as training it would."""
+    """The state of ``cfg``'s run directory under ``root``, read only (nothing is created). A directory that
+    training would refuse (another config, a diverged run) raises as training would (:func:`impkit.store.check_run_dir`)."""
     from impkit import store
 
     path = Path(root) / run_name(cfg)
     files = RunFiles(path)
-    if files.config.exists():
-        old = RunConfig.from_dict(store.load_json(files.config))
-        if identity(old) != identity(cfg):
-            raise store.ConfigMismatchError(f"run directory {path} holds a different config; refusing to overwrite "
-                                            "it (use another --out or delete the directory)")
+    store.check_run_dir(path, cfg)
     done = tuple(n for n in files.rounds_done() if n <= cfg.prune.rounds) if path.is_dir() else ()
     return RunState(cfg, path, done)
 
