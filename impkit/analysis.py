@@ -329,3 +329,12 @@ def cavity_analysis(run: Run, n_inputs: int = 20000, rounds: Sequence[int] | Non
     fate0 = group_by_fate(scores[0], fate, mask=masks[0]) if rounds and rounds[0] == 0 else None
     over = cavity_by_fate_over_rounds(scores, masks, prune_fraction=run.config.prune.rate)
     return {"fate0": fate0, "over_rounds": over, "fate": fate, "never": len(masks), **counts}
+
+
+def cavity_over_rounds_mean(results: Sequence[dict]) -> np.ndarray:
+    """(scoring round, fate) mean over seeds of the rescored per-fate means (``cavity_analysis(...)["over_rounds"]
+    ["mean"]`` of each seed, Fig 5C); NaN where no seed has survivors of that fate then."""
+    stack = np.array([r["over_rounds"]["mean"] for r in results])  # (seeds, scoring round, fate)
+    n_ok = np.isfinite(stack).sum(0)
+    return np.where(n_ok > 0, np.nansum(stack, 0) / np.maximum(n_ok, 1), np.nan)
+

@@ -261,9 +261,7 @@ def _c4(runs: Sequence, n_inputs: int, device) -> dict:
     fates = res[0]["fate0"]["fate"]
     m0 = np.array([x["fate0"]["mean"] for x in res])
     fpos = np.array([x["fate0"]["frac_pos"] for x in res])
-    stack = np.array([x["over_rounds"]["mean"] for x in res])
-    n_ok = np.isfinite(stack).sum(0)
-    over = np.where(n_ok > 0, np.nansum(stack, 0) / np.maximum(n_ok, 1), np.nan)
+    over = analysis.cavity_over_rounds_mean(res)
     c4 = verdicts.c4(fates, m0.mean(0), fpos.mean(0), over, res[0]["over_rounds"]["fate"], res[0]["never"])
     return {"verdict": c4.verdict, "hits": int(c4.hits), "total": int(c4.total),
             "early": float(c4.trend.early), "late": float(c4.trend.late), "rho": float(c4.trend.rho_sign)}

@@ -90,9 +90,7 @@ table(by_fate, digits={"mean score": 6, "share positive": 3})
 # One line per scoring round $n$ (mean over seeds); a weight group's score should turn positive at $n$ = fate − 1.
 
 # %%
-stack = np.array([r["over_rounds"]["mean"] for r in res])  # (seeds, scoring round, fate); NaN = no survivors
-n_ok = np.isfinite(stack).sum(0)
-over = np.where(n_ok > 0, np.nansum(stack, 0) / np.maximum(n_ok, 1), np.nan)
+over = analysis.cavity_over_rounds_mean(res)  # (scoring round, fate), mean over seeds; NaN = no survivors
 fig = plotting.cavity_by_fate_rounds(res[0]["over_rounds"]["fate"], over)
 
 # %% [markdown]

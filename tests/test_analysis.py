@@ -216,3 +216,12 @@ def test_kurtosis_and_cavity_with_input_batchnorm(tmp_path):
     s0 = cavity_scores(r.weights(0, "rewind")[0][0], x0).numpy()
     f = out["fate0"]
     assert f["mean"][0] == pytest.approx(s0[out["fate"] == f["fate"][0]].mean(), rel=1e-9, abs=1e-12)
+
+
+def test_cavity_over_rounds_mean_skips_seeds_without_survivors():
+    from impkit.analysis import cavity_over_rounds_mean
+
+    a = {"over_rounds": {"mean": np.array([[1.0, np.nan], [3.0, np.nan]])}}
+    b = {"over_rounds": {"mean": np.array([[3.0, 2.0], [np.nan, np.nan]])}}
+    out = cavity_over_rounds_mean([a, b])
+    np.testing.assert_array_equal(out, [[2.0, 2.0], [3.0, np.nan]])
