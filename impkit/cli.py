@@ -259,7 +259,8 @@ def distinguishing_settings(configs: list) -> list[str]:
     flat = [_settings(c) for c in configs]
     keys = sorted({k for f in flat for k in f} - set(_SHOWN))
     varying = [k for k in keys if len({f.get(k, "-") for f in flat}) > 1]
-    return [" ".join(f"{k}={f.get(k, '-')}" for k in varying) for f in flat]
+    # a setting a run does not have (another dataset's option) is left out of its line rather than shown as "-"
+    return [" ".join(f"{k}={f[k]}" for k in varying if k in f) for f in flat]
 
 
 def cmd_ls(a) -> int:

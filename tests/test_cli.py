@@ -249,3 +249,13 @@ def test_help_lists_examples_datasets_methods_and_settings(cli):
             for f in dataclasses.fields(getattr(RunConfig(), sec.name)):
                 assert f"{sec.name}.{f.name}" in text
     assert "nlgp: dim:int, L:int" in text and "imagenet32: batches:int|list[int]|none" in text
+
+
+def test_distinguishing_settings_leave_out_settings_a_run_does_not_have():
+    from impkit.cli import distinguishing_settings
+    from impkit.presets import make_config
+
+    nlgp, photos = make_config("ci", "nlgp"), make_config("ci", "photos")
+    a, b = distinguishing_settings([nlgp, photos])
+    assert "data.options.L=16" in a and "=-" not in a + b  # photos has no L: not shown as "L=-" on its line
+    assert "data.options.L" not in b
