@@ -1,27 +1,35 @@
-"""Verdicts on the paper's claims: the vocabulary, how two conditions are compared, and each claim's rule.
+"""Verdicts on the paper's claims: one primary statistic per claim, a margin, an interval over seeds, a rule.
 
-Every claim page ends with a verdict computed here, so that the rules are stated once and tested:
+Every claim page ends with a verdict computed here, so that the rules are stated once, tested, and calibrated
+(:func:`calibrate`, ``python -m impkit.verdicts calibrate``).
 
-* :func:`c1` — C1, ICA filters local and heavy-tailed, PCA filters not (notebook 01);
-* :func:`locality` — C2 (IMP more local on the data than on its Gaussian clone, clone masks no more local than
-  random) and C3 (IMP more local than one-shot, one-shot than random), each judged in three locality measures and
-  combined (notebook 04);
-* :func:`c3_kurtosis` — the kurtosis half of C3: IMP further from Gaussian than one-shot, the gap growing
-  (notebook 05);
-* :func:`c4` — C4, cavity scores positive just before IMP removes a weight (notebook 06);
-* :func:`default_choice` — the appendix: which screened task ranks first, and where the preset's task stands
-  (notebook 90).
+**The rule** (:func:`decide`). Each claim has one primary statistic, declared with its margin δ — the smallest
+effect that matters — before any result (:data:`CLAIMS`; the methods page lists them). Per seed the claim's
+*effect* is computed (a difference of the statistic between two conditions, paired by seed where the conditions
+share round 0, so that a seed's shared dense network cancels; Welch's unpaired difference otherwise), oriented so
+that a positive effect is what the paper claims. With the t-interval over seeds,
 
-A verdict is one of :data:`REPRODUCED`, :data:`PARTLY`, :data:`NOT_REPRODUCED`, or :data:`UNDEFINED` (no measure
-could be computed). A comparison of two conditions answers :data:`YES` (the seeds' ranges separate in the claimed
-direction), :data:`MEAN` (only the means are ordered so), :data:`NO`, or :data:`NA` (a value is undefined).
+* *reproduced* if the one-sided 95 % lower bound lies above +δ;
+* *opposite* if the one-sided 95 % upper bound lies below −δ;
+* *not reproduced* if the two-sided 90 % interval lies within ±δ (an equivalence test: the effect is absent);
+* *inconclusive* otherwise — too few seeds or too much spread to say either way.
+
+The one-sided 95 % bounds are the ends of the two-sided 90 % interval, so one interval decides all four. Without
+a finite value the verdict is *undefined*; with one seed it is *inconclusive* (no interval). :func:`mde` is the
+smallest true effect this many seeds, at the spread observed, can call reproduced.
+
+Robustness measures (detection rate, width over detected units, locality index) get the same interval beside the
+primary one (:data:`ROBUSTNESS_DELTAS`); they do not vote.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
+import argparse
+import sys
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
+from scipy import stats
 from scipy.stats import spearmanr
 
 from impkit.conditions import Condition
@@ -30,32 +38,21 @@ from impkit.conditions import Condition
 # vocabulary
 # ------------------------------------------------------------------------------------------------
 REPRODUCED = "reproduced"
-PARTLY = "partly reproduced"
+OPPOSITE = "opposite"
 NOT_REPRODUCED = "not reproduced"
+INCONCLUSIVE = "inconclusive"
 UNDEFINED = "undefined"
-VERDICTS = (REPRODUCED, PARTLY, NOT_REPRODUCED, UNDEFINED)
-
-YES = "yes"      # every seed of a is ahead of every seed of b (the ranges separate)
-MEAN = "mean"    # only the mean over seeds of a is ahead
-NO = "no"        # a is not ahead, not even on average
-NA = "n/a"       # a or b has no value (e.g. an undefined RF width)
-ANSWERS = (YES, MEAN, NO, NA)
+VERDICTS = (REPRODUCED, OPPOSITE, NOT_REPRODUCED, INCONCLUSIVE, UNDEFINED)
+ALPHA = 0.05  # one-sided level of each bound (the two-sided interval is 1 − 2α = 90 %)
 
 # the conditions the claims compare
 IMP, ONESHOT, RANDOM = Condition("imp"), Condition("oneshot"), Condition("random")
-IMP_CLONE = Condition("imp", clone=True)
-
-# ------------------------------------------------------------------------------------------------
-# comparing two conditions
-# ------------------------------------------------------------------------------------------------
-Summary = Mapping[str, float]  # {"mean", "min", "max"} over seeds, as analysis.final_summary gives per condition
+IMP_CLONE, RANDOM_CLONE = Condition("imp", clone=True), Condition("random", clone=True)
+GAUSSIAN_KURTOSIS = 3.0
 
 
 def summarize(values: Sequence[float] | np.ndarray) -> dict[str, float]:
-    """Per-seed values (seeds,) -> {"mean", "min", "max", "n"} over the finite ones (NaN where there are none).
-
-    The same statistics as :func:`impkit.analysis.final_summary` gives for one condition.
-    """
+    """Per-seed values (seeds,) -> {"mean", "min", "max", "n"} over the finite ones (NaN where there are none)."""
     v = np.asarray(values, dtype=float).ravel()
     v = v[np.isfinite(v)]
     nan = float("nan")
@@ -63,225 +60,226 @@ def summarize(values: Sequence[float] | np.ndarray) -> dict[str, float]:
             "max": float(v.max()) if v.size else nan, "n": int(v.size)}
 
 
-def compare_summaries(a: Summary, b: Summary, *, larger: bool) -> str:
-    """Whether condition ``a`` is ahead of ``b``, from their mean, min and max over seeds.
-
-    "Ahead" means a larger value when ``larger`` is true (e.g. the locality index), a smaller one otherwise (e.g.
-    the RF width). Returns :data:`YES` if the seed ranges separate (a's worst seed beats b's best), :data:`MEAN` if
-    only the means are ordered, :data:`NO` otherwise (ties included), :data:`NA` if either mean is not finite.
-    """
-    if not (np.isfinite(a["mean"]) and np.isfinite(b["mean"])):
-        return NA
-    if larger:
-        return YES if a["min"] > b["max"] else (MEAN if a["mean"] > b["mean"] else NO)
-    return YES if a["max"] < b["min"] else (MEAN if a["mean"] < b["mean"] else NO)
-
-
-def compare(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, *, larger: bool) -> str:
-    """:func:`compare_summaries` from per-seed values ``a`` (seeds_a,) and ``b`` (seeds_b,); NaN seeds are left out."""
-    return compare_summaries(summarize(a), summarize(b), larger=larger)
-
-
 # ------------------------------------------------------------------------------------------------
-# combining
+# the rule
 # ------------------------------------------------------------------------------------------------
-def verdict_from_parts(*parts: bool) -> str:
-    """A claim made of several parts: :data:`REPRODUCED` if every part holds, :data:`PARTLY` if some do,
-    :data:`NOT_REPRODUCED` if none does (:data:`UNDEFINED` without parts)."""
-    if not parts:
-        return UNDEFINED
-    if all(parts):
-        return REPRODUCED
-    return PARTLY if any(parts) else NOT_REPRODUCED
-
-
-def combine_answers(*answers: str) -> str:
-    """Verdict from comparisons (:data:`ANSWERS`) that must all say :data:`YES`.
-
-    Undefined comparisons (:data:`NA`) are left out; :data:`UNDEFINED` if none is left. :data:`REPRODUCED` if all
-    the rest are :data:`YES`, :data:`PARTLY` if any is :data:`YES` or :data:`MEAN`, else :data:`NOT_REPRODUCED`.
-    """
-    return _tally([x for x in answers if x != NA], full=YES, none=NO)
-
-
-def combine(verdicts: Mapping[str, str] | Iterable[str]) -> str:
-    """One claim's verdict from its verdicts in several measures (a mapping measure -> verdict, or the verdicts).
-
-    Measures whose verdict is :data:`UNDEFINED` are left out; :data:`UNDEFINED` if none is left. :data:`REPRODUCED`
-    only if every defined measure says so; :data:`PARTLY` if any shows some of the claim; else
-    :data:`NOT_REPRODUCED`.
-    """
-    values = verdicts.values() if isinstance(verdicts, Mapping) else verdicts
-    return _tally([x for x in values if x != UNDEFINED], full=REPRODUCED, none=NOT_REPRODUCED)
-
-
-def _tally(defined: list[str], full: str, none: str) -> str:
-    """The rule shared by :func:`combine_answers` and :func:`combine`: :data:`UNDEFINED` without a defined value,
-    :data:`REPRODUCED` if every value is ``full``, :data:`PARTLY` if any is not ``none``, else :data:`NOT_REPRODUCED`."""
-    if not defined:
-        return UNDEFINED
-    if all(x == full for x in defined):
-        return REPRODUCED
-    return PARTLY if any(x != none for x in defined) else NOT_REPRODUCED
-
-
-# ------------------------------------------------------------------------------------------------
-# C1 · ICA local, PCA global (notebook 01)
-# ------------------------------------------------------------------------------------------------
-C1_MIN_RATIO = 1.5  # ICA filters must keep this many times more energy in their best window than PCA filters
+def decide(lo, hi, delta: float):
+    """The verdict from the two-sided (1 − 2α) interval [lo, hi] of an effect and its margin δ > 0 (module
+    docstring). Works on scalars or arrays of equal shape (then returns an array of verdict strings); NaN bounds
+    give :data:`UNDEFINED`, infinite ones (one seed) :data:`INCONCLUSIVE`."""
+    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    out = np.full(np.broadcast(lo, hi).shape, INCONCLUSIVE, dtype=object)
+    out[lo > delta] = REPRODUCED
+    out[hi < -delta] = OPPOSITE
+    out[(lo > -delta) & (hi < delta)] = NOT_REPRODUCED
+    out[np.isnan(lo) | np.isnan(hi)] = UNDEFINED
+    return out.item() if out.ndim == 0 else out
 
 
 @dataclass(frozen=True)
-class C1Result:
-    """``ratio``: median ICA / median PCA energy in the best window; ``local``: ratio > the threshold;
-    ``heavier``: ICA projections have the larger median kurtosis; ``verdict``: both parts, one, or none."""
+class Effect:
+    """One effect over seeds and its verdict.
+
+    ``mean``: the effect (mean over seeds of the per-seed effect, or the difference of means when unpaired);
+    ``lo``/``hi``: its two-sided 90 % t-interval (= the one-sided 95 % bounds); ``delta``: the margin; ``n``:
+    seeds (of the smaller side when unpaired); ``se``/``df``: standard error and degrees of freedom; ``mde``: the
+    smallest true effect these seeds at this spread can call reproduced, δ + t·se; ``values``: the per-seed
+    effects (paired) or empty (unpaired).
+    """
 
     verdict: str
-    ratio: float
-    local: bool
-    heavier: bool
+    mean: float
+    lo: float
+    hi: float
+    delta: float
+    n: int
+    se: float
+    df: float
+    mde: float
+    values: tuple = ()
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["values"] = list(self.values)
+        return d
+
+    @property
+    def text(self) -> str:
+        """``"+1.23 [0.80, 1.66], δ = 1"``: the effect, its 90 % interval and the margin, for tables and prose."""
+        return f"{self.mean:+.3g} [{self.lo:.3g}, {self.hi:.3g}], δ = {self.delta:g}"
 
 
-def c1(ica_window: float, pca_window: float, ica_kurtosis: float, pca_kurtosis: float,
-       min_ratio: float = C1_MIN_RATIO) -> C1Result:
-    """C1 from the medians over filters of the energy in the best window and of the projections' kurtosis.
-
-    Two parts: ICA filters are local (``ica_window / pca_window > min_ratio``) and their projections are heavier
-    tailed (``ica_kurtosis > pca_kurtosis``); :func:`verdict_from_parts` of the two. A zero PCA energy gives an
-    infinite ratio (NaN if both are zero); NaN inputs fail their part.
-    """
-    a, b = float(ica_window), float(pca_window)
-    ratio = a / b if b != 0 else (float("inf") if a > 0 else float("nan"))
-    local = bool(ratio > min_ratio)
-    heavier = bool(ica_kurtosis > pca_kurtosis)
-    return C1Result(verdict_from_parts(local, heavier), ratio, local, heavier)
-
-
-# ------------------------------------------------------------------------------------------------
-# C2 and C3 · locality of the masks (notebook 04)
-# ------------------------------------------------------------------------------------------------
-MIN_DETECTION_RATE = 0.10  # at most twice the detection test's 5 % false-positive rate: widths say nothing
-# the three locality measures, in the order reported, and whether a larger value means more local
-LOCALITY_MEASURES = {"RF width": False, "detection rate": True, "locality index": True}
-# the four comparisons: "a vs b" asks whether a is more local than b
-LOCALITY_COMPARISONS = {
-    "IMP vs one-shot": (IMP, ONESHOT),
-    "one-shot vs random": (ONESHOT, RANDOM),
-    "IMP data vs clone": (IMP, IMP_CLONE),
-    "IMP clone vs random": (IMP_CLONE, RANDOM),
-}
-
-
-def widths_where_detected(widths: Mapping[Condition, Summary], detection: Mapping[Condition, Summary],
-                          min_rate: float = MIN_DETECTION_RATE) -> dict[Condition, dict]:
-    """The RF-width summaries with mean, min and max set to NaN (undefined) for every condition whose mean
-    detection rate is not above ``min_rate``.
-
-    A width is a mean over units with a detected peak; where no more than ``min_rate`` of the units are detected,
-    those units are mostly false positives of the test and their width says nothing about the masks. Both
-    arguments map conditions to summaries ({"mean", "min", "max", ...}, as :func:`impkit.analysis.final_summary`);
-    the result has the keys of ``widths`` in their order.
-    """
+def _nan_effect(delta: float, n: int = 0, values: tuple = ()) -> Effect:
     nan = float("nan")
-    return {k: (dict(v) if detection[k]["mean"] > min_rate else {**v, "mean": nan, "min": nan, "max": nan})
-            for k, v in widths.items()}
+    return Effect(UNDEFINED, nan, nan, nan, float(delta), n, nan, nan, nan, values)
 
 
-def locality_checks(summary: Mapping[Condition, Summary], larger_is_local: bool) -> dict[str, str]:
-    """The four comparisons of :data:`LOCALITY_COMPARISONS` in one measure: name -> :func:`compare_summaries`
-    answer to "is a more local than b" (``larger_is_local``: whether a larger value of the measure is more local)."""
-    return {name: compare_summaries(summary[a], summary[b], larger=larger_is_local)
-            for name, (a, b) in LOCALITY_COMPARISONS.items()}
+def _from_interval(mean: float, se: float, df: float, n: int, delta: float, alpha: float,
+                   values: tuple = ()) -> Effect:
+    if n < 2 or not np.isfinite(se):
+        inf = float("inf")
+        return Effect(INCONCLUSIVE, mean, -inf, inf, float(delta), n, float("nan"), float("nan"), inf, values)
+    t = float(stats.t.ppf(1 - alpha, df))
+    lo, hi = mean - t * se, mean + t * se
+    return Effect(decide(lo, hi, delta), float(mean), float(lo), float(hi), float(delta), int(n), float(se),
+                  float(df), float(delta + t * se), values)
 
 
-def c3_locality_verdict(checks: Mapping[str, str]) -> str:
-    """C3 in one measure: IMP more local than one-shot and one-shot than random (:func:`combine_answers`)."""
-    return combine_answers(checks["IMP vs one-shot"], checks["one-shot vs random"])
+def judge(values: Sequence[float] | np.ndarray, delta: float, alpha: float = ALPHA) -> Effect:
+    """The verdict on per-seed effects ``values`` (seeds,) (non-finite seeds left out) with margin ``delta``:
+    one-sample t-interval of their mean (:func:`decide`)."""
+    v = np.asarray(values, dtype=float).ravel()
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return _nan_effect(delta)
+    n = int(v.size)
+    se = float(v.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+    return _from_interval(float(v.mean()), se, n - 1, n, delta, alpha, tuple(float(x) for x in v))
 
 
-def c2_verdict(checks: Mapping[str, str]) -> str:
-    """C2 in one measure, from :func:`locality_checks`.
-
-    Two parts: IMP is more local on the data than on the clone, and on the clone it finds no local RFs (IMP on
-    the clone is no more local than random masks, answer :data:`NO`). :data:`REPRODUCED` if the first holds in
-    every seed (:data:`YES`) and the second holds; :data:`PARTLY` if the first holds at least on average;
-    :data:`NOT_REPRODUCED` if it fails; :data:`UNDEFINED` if it cannot be measured (a value missing on either side).
-    """
-    first, second = checks["IMP data vs clone"], checks["IMP clone vs random"]
-    if first == NA:
-        return UNDEFINED
-    if first == YES and second == NO:
-        return REPRODUCED
-    return PARTLY if first != NO else NOT_REPRODUCED
+def judge_paired(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, delta: float,
+                 alpha: float = ALPHA) -> Effect:
+    """:func:`judge` of the per-seed differences ``a − b`` (seeds,), seeds aligned (a seed missing on either side is
+    left out)."""
+    a, b = np.asarray(a, dtype=float).ravel(), np.asarray(b, dtype=float).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"paired effect needs one value per seed on both sides, got {a.shape} and {b.shape}")
+    return judge(a - b, delta, alpha)
 
 
+def judge_unpaired(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, delta: float,
+                   alpha: float = ALPHA) -> Effect:
+    """The verdict on ``mean(a) − mean(b)`` for conditions that share no seed-level randomness (e.g. data vs clone:
+    different inputs from round 0 on): Welch's interval with Satterthwaite's degrees of freedom."""
+    a, b = np.asarray(a, dtype=float).ravel(), np.asarray(b, dtype=float).ravel()
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    if a.size == 0 or b.size == 0:
+        return _nan_effect(delta)
+    n = int(min(a.size, b.size))
+    mean = float(a.mean() - b.mean())
+    if n < 2:
+        return _from_interval(mean, float("nan"), float("nan"), n, delta, alpha)
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    se2 = va + vb
+    df = se2 ** 2 / (va ** 2 / (a.size - 1) + vb ** 2 / (b.size - 1)) if se2 > 0 else float(a.size + b.size - 2)
+    return _from_interval(mean, float(np.sqrt(se2)), float(df), n, delta, alpha)
+
+
+def judge_pair(a, b, delta: float, paired: bool, alpha: float = ALPHA) -> Effect:
+    """:func:`judge_paired` or :func:`judge_unpaired` of ``a − b``."""
+    return (judge_paired if paired else judge_unpaired)(a, b, delta, alpha)
+
+
+def mde(se: float, df: float, delta: float, alpha: float = ALPHA) -> float:
+    """The smallest true effect that seeds with standard error ``se`` (``df`` degrees of freedom) call reproduced
+    when the estimate hits it: δ + t_{1−α, df} · se."""
+    return float(delta + stats.t.ppf(1 - alpha, df) * se)
+
+
+# ------------------------------------------------------------------------------------------------
+# the claims: one primary statistic each, its margin, declared before the results
+# ------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class LocalityResult:
-    """``checks``: measure -> comparison name -> answer; ``c3`` / ``c2``: measure -> verdict;
-    ``c3_verdict`` / ``c2_verdict``: the claims' verdicts over the defined measures (:func:`combine`)."""
+class Claim:
+    """One claim's primary test: ``effect`` says what a positive effect is, ``unit`` its unit, ``delta`` the
+    margin, ``paired`` whether seeds pair the two sides, ``expected`` the verdict the paper's claim predicts,
+    ``why_delta`` the reason for the margin."""
 
-    checks: dict[str, dict[str, str]]
-    c3: dict[str, str]
-    c2: dict[str, str]
-    c3_verdict: str
-    c2_verdict: str
-
-
-def locality(summaries: Mapping[str, Mapping[Condition, Summary]]) -> LocalityResult:
-    """C2 and C3 from the final-round summaries of each locality measure.
-
-    ``summaries``: measure name (a key of :data:`LOCALITY_MEASURES`) -> condition -> {"mean", "min", "max"} over
-    seeds; RF widths should already be undefined where too few units are detected (:func:`widths_where_detected`).
-    Each measure gets the four :func:`locality_checks`, a C3 and a C2 verdict; each claim's verdict combines its
-    measures (:func:`combine`). Measures keep the order of ``summaries``.
-    """
-    checks = {m: locality_checks(fs, LOCALITY_MEASURES[m]) for m, fs in summaries.items()}
-    c3 = {m: c3_locality_verdict(c) for m, c in checks.items()}
-    c2 = {m: c2_verdict(c) for m, c in checks.items()}
-    return LocalityResult(checks, c3, c2, combine(c3), combine(c2))
+    key: str
+    title: str
+    effect: str
+    unit: str
+    delta: float
+    paired: bool
+    expected: str = REPRODUCED
+    why_delta: str = ""
 
 
-# ------------------------------------------------------------------------------------------------
-# C3 · preactivation kurtosis (notebook 05)
-# ------------------------------------------------------------------------------------------------
-GAUSSIAN_KURTOSIS = 3.0
+WIDTH_DELTA = 1.0  # px: the resolution of the measure (widths are fitted on a pixel grid)
+CLAIMS: dict[str, Claim] = {c.key: c for c in (
+    Claim("C1", "ICA filters are local, PCA filters are not",
+          "median best-window energy ratio ICA/PCA on the patches minus the same ratio on a Gaussian with the "
+          "patches' covariance", "ratio", 0.5, True,
+          why_delta="ICA must concentrate half as much energy again as PCA beyond what it finds in a Gaussian"),
+    Claim("C2a", "IMP's receptive fields are narrower on the data than on its Gaussian clone",
+          "σx of IMP on the clone minus on the data (median over units, the paper's Fig. 3C)", "px", WIDTH_DELTA,
+          False, why_delta="one pixel, the grid the widths are fitted on"),
+    Claim("C2b", "on the clone, IMP's receptive fields are narrower than random masks' (the paper: no)",
+          "σx of random masks minus IMP's, both on the clone (median over units)", "px", WIDTH_DELTA, True,
+          expected=NOT_REPRODUCED, why_delta="one pixel, the grid the widths are fitted on"),
+    Claim("C3a", "IMP's receptive fields are narrower than one-shot pruning's",
+          "σx of one-shot minus IMP (mean over units, the paper's Fig. 4A)", "px", WIDTH_DELTA, True,
+          why_delta="one pixel, the grid the widths are fitted on"),
+    Claim("C3b", "IMP's first-layer preactivations are further from Gaussian than one-shot's",
+          "|κ − 3| of IMP minus one-shot, per-class kurtosis at θ(t_rewind) ⊙ m(n−1)", "kurtosis", 0.1, True,
+          why_delta="a tenth of the unit-variance scale of kurtosis; per-class estimates from ~10⁴ rows have a "
+                    "standard error of a few hundredths"),
+    Claim("C4", "cavity scores turn positive just before IMP removes a weight",
+          "share of fate groups with a positive mean cavity score the round before their removal, minus the same "
+          "share with fates shuffled within bins of |θ(t_rewind)|", "share", 0.1, True,
+          why_delta="one fate group in ten"),
+)}
+# robustness measures: (larger value = more local, margin); they are shown beside the primary one, never vote
+ROBUSTNESS_DELTAS = {"detection rate": (True, 0.05), "width (detected units)": (False, WIDTH_DELTA),
+                     "locality index": (True, 0.1)}
 
 
-@dataclass(frozen=True)
-class KurtosisResult:
-    """``gap``: (R,) per round, mean over seeds of |kurt − 3| for IMP minus the same for one-shot (> 0: IMP the
-    more non-Gaussian); ``imp_above``: at the last round every IMP seed is further from 3 than every one-shot seed;
-    ``grows``: gap at the last round > gap at the middle round > 0."""
-
-    verdict: str
-    gap: np.ndarray
-    imp_above: bool
-    grows: bool
+def claim_effect(key: str, a, b, alpha: float = ALPHA) -> Effect:
+    """The primary effect of claim ``key`` (a key of :data:`CLAIMS`) from its two sides, per seed: the effect is
+    ``a − b``, paired or not as the claim declares."""
+    c = CLAIMS[key]
+    return judge_pair(a, b, c.delta, c.paired, alpha)
 
 
-def c3_kurtosis(imp: np.ndarray, oneshot: np.ndarray, gaussian: float = GAUSSIAN_KURTOSIS) -> KurtosisResult:
-    """The kurtosis half of C3 from per-seed, per-round kurtosis ``imp`` and ``oneshot`` (seeds, R), rounds aligned.
-
-    Non-Gaussianity is the distance from the Gaussian value, |kurt − ``gaussian``| (the NLGP's preactivations are
-    light-tailed, ImageNet32's heavy-tailed). :data:`REPRODUCED` if IMP is further from Gaussian than one-shot in
-    every seed at the last round and the gap grows (last > middle round, ``R // 2``, > 0); :data:`PARTLY` if
-    the mean gap at the last round is positive; else :data:`NOT_REPRODUCED` (NaN gaps fail every test).
-    """
-    ng_imp = np.abs(np.asarray(imp, dtype=float) - gaussian)
-    ng_one = np.abs(np.asarray(oneshot, dtype=float) - gaussian)
-    gap = ng_imp.mean(0) - ng_one.mean(0)
-    imp_above = bool(ng_imp[:, -1].min() > ng_one[:, -1].max())
-    grows = bool(gap[-1] > gap[len(gap) // 2] > 0)
-    verdict = REPRODUCED if (imp_above and grows) else (PARTLY if gap[-1] > 0 else NOT_REPRODUCED)
-    return KurtosisResult(verdict, gap, imp_above, grows)
+def agrees(key: str, verdict: str) -> bool | None:
+    """Whether ``verdict`` is what the paper's claim ``key`` predicts (None where inconclusive or undefined)."""
+    if verdict in (INCONCLUSIVE, UNDEFINED):
+        return None
+    return verdict == CLAIMS[key].expected
 
 
 # ------------------------------------------------------------------------------------------------
-# C4 · cavity scores (notebook 06)
+# each claim from its per-seed statistics
 # ------------------------------------------------------------------------------------------------
-C4_JUST_IN_TIME = 0.8   # share of fate groups positive just before removal for Fig 5C to count as reproduced
-C4_SOME_IN_TIME = 0.5   # ... and for it to count as some evidence
-C4_RHO = -0.5           # rank correlation of the share of positive scores with fate, for "ordered"
+def c1(ratio_patches, ratio_gaussian) -> Effect:
+    """C1 from the median best-window energy ratio ICA/PCA per seed (seeds,) on the patches and on the Gaussian
+    null with their covariance (same seeds: the same ICA initialisation)."""
+    return claim_effect("C1", ratio_patches, ratio_gaussian)
+
+
+def c2(width_imp_data, width_imp_clone, width_random_clone) -> dict[str, Effect]:
+    """C2's two named parts from the median σx over units per seed (seeds,) at one round: ``"C2a"`` clone minus
+    data (unpaired: the data and the clone share nothing from round 0), ``"C2b"`` random minus IMP, both on the
+    clone (paired by seed)."""
+    return {"C2a": claim_effect("C2a", width_imp_clone, width_imp_data),
+            "C2b": claim_effect("C2b", width_random_clone, width_imp_clone)}
+
+
+def c3a(width_imp, width_oneshot) -> Effect:
+    """C3a from the mean σx over units per seed (seeds,): one-shot minus IMP, paired (round 0 is shared)."""
+    return claim_effect("C3a", width_oneshot, width_imp)
+
+
+def nongaussianity(kurtosis) -> np.ndarray:
+    """|κ − 3| elementwise: the distance of a kurtosis from the Gaussian value (light tails count as heavy ones)."""
+    return np.abs(np.asarray(kurtosis, dtype=float) - GAUSSIAN_KURTOSIS)
+
+
+def c3b(kurt_imp, kurt_oneshot) -> Effect:
+    """C3b from the per-class preactivation kurtosis per seed (seeds,) at one round: |κ_IMP − 3| − |κ_one-shot − 3|,
+    paired."""
+    return claim_effect("C3b", nongaussianity(kurt_imp), nongaussianity(kurt_oneshot))
+
+
+def c4(share_on_time, share_shuffled) -> Effect:
+    """C4 from, per seed (seeds,), the share of fate groups positive just before removal and the same share under
+    the magnitude-binned fate shuffle (:func:`impkit.metrics.cavity.shuffled_on_time_share`), paired."""
+    return claim_effect("C4", share_on_time, share_shuffled)
+
+
+# ------------------------------------------------------------------------------------------------
+# C4 · descriptive pieces (the round-0 fate trend of Fig 5B, the just-in-time count of Fig 5C)
+# ------------------------------------------------------------------------------------------------
 C4_EARLY = (1, 2)       # fates (rounds of removal) of the "early" group of Fig 5B
 C4_LATE_FROM = 4        # first fate of the "late" group (up to, not including, "never")
 
@@ -327,53 +325,6 @@ def c4_fate_trend(fates: np.ndarray, mean_score: np.ndarray, share_positive: np.
     return FateTrend(early, late, rho, rho_sign)
 
 
-def c4_verdict(early: float, late: float, hits: int, total: int, rho_sign: float) -> str:
-    """C4 from :class:`FateTrend` and :func:`c4_just_in_time`.
-
-    Fig 5B holds if early-removed weights score positive and late-removed ones negative (``early > 0 > late``);
-    Fig 5C holds if at least :data:`C4_JUST_IN_TIME` of the fate groups are positive just before removal.
-    :data:`REPRODUCED` if both hold; :data:`PARTLY` if Fig 5B holds, or the share of positive scores falls with
-    fate (``rho_sign <`` :data:`C4_RHO`), or at least :data:`C4_SOME_IN_TIME` of the groups are on time; else
-    :data:`NOT_REPRODUCED`.
-    """
-    b_ok = early > 0 > late
-    c_ok = total > 0 and hits / total >= C4_JUST_IN_TIME
-    ordered = rho_sign < C4_RHO
-    if b_ok and c_ok:
-        return REPRODUCED
-    return PARTLY if (b_ok or ordered or hits / max(total, 1) >= C4_SOME_IN_TIME) else NOT_REPRODUCED
-
-
-@dataclass(frozen=True)
-class C4Result:
-    """``verdict`` (:func:`c4_verdict`), ``hits`` / ``total`` (:func:`c4_just_in_time`), ``trend``
-    (:class:`FateTrend`)."""
-
-    verdict: str
-    hits: int
-    total: int
-    trend: FateTrend
-
-
-def c4(fates: np.ndarray, mean_score: np.ndarray, share_positive: np.ndarray, over: np.ndarray,
-       over_fates: np.ndarray, never: int) -> C4Result:
-    """C4 from the round-0 per-fate statistics (F,) (mean score and share of positive scores, means over seeds)
-    and the rescored per-fate means ``over`` (scoring rounds, F') of the groups ``over_fates`` (F',)."""
-    hits, total = c4_just_in_time(over, over_fates, never)
-    trend = c4_fate_trend(fates, mean_score, share_positive, never)
-    return C4Result(c4_verdict(trend.early, trend.late, hits, total, trend.rho_sign), hits, total, trend)
-
-
-# ------------------------------------------------------------------------------------------------
-# the paper's proposal: cavity-guided pruning against IMP (notebook 07)
-# ------------------------------------------------------------------------------------------------
-SUPPORTED = "supported"
-PARTLY_SUPPORTED = "partly supported"
-NOT_SUPPORTED = "not supported"
-LOCAL_LI = 1.5           # "local" masks: mean locality index >= 1.5 (random masks: 1)
-LOCAL_DETECTION = 0.25   # ... or, in the detection rate, >= 25 % of units with a local peak (random masks: <= 5 %)
-ACCURACY_TOLERANCE = 0.01  # an accuracy loss up to 1 point (fraction 0.01) at the last round counts as no cost
-
 
 def first_round_at_least(values, rounds, threshold: float) -> int | None:
     """The first round whose mean over seeds reaches ``threshold``, or None if none does.
@@ -413,170 +364,232 @@ def peak(values, rounds) -> tuple[int | None, float]:
     return int(rounds[i]), float(m[i])
 
 
-def at_least_as_local(answers: Mapping[str, str]) -> bool | None:
-    """From per-measure answers to "is the method more local than IMP" (:func:`impkit.verdicts.compare_summaries`):
-    True if every defined answer is yes or mean (ahead in every seed, or on average), False if any is no, None if
-    none is defined (all n/a)."""
-    defined = [a for a in answers.values() if a != NA]
-    if not defined:
-        return None
-    return all(a in (YES, MEAN) for a in defined)
+
+def c4_share(over: np.ndarray, over_fates: np.ndarray, never: int) -> float:
+    """hits / total of :func:`c4_just_in_time` (NaN without a scored group)."""
+    hits, total = c4_just_in_time(over, over_fates, never)
+    return hits / total if total else float("nan")
 
 
-def proposal_verdict(as_local: bool | None, first_method: int | None, first_imp: int | None,
-                     accuracy_gap: float, tolerance: float = ACCURACY_TOLERANCE) -> str:
-    """Does cavity-guided pruning find local receptive fields at least as well as IMP, in fewer rounds, at no
-    cost in accuracy?
-
-    Args:
-        as_local: :func:`at_least_as_local` at the last round (None: undefined).
-        first_method, first_imp: :func:`first_round_at_least` of the method and of IMP (None: never local).
-        accuracy_gap: mean test accuracy of the method minus IMP's at the last round (fractions; NaN: unknown).
-        tolerance: the largest accuracy loss that counts as no cost.
-
-    :data:`SUPPORTED` if the method is at least as local as IMP, becomes local in strictly fewer rounds, and loses
-    at most ``tolerance`` accuracy; :data:`PARTLY_SUPPORTED` if it is at least as local or becomes local earlier
-    (but not all three hold); :data:`NOT_SUPPORTED` otherwise; :data:`impkit.verdicts.UNDEFINED` if locality is
-    undefined and neither run becomes local.
-    """
-    earlier = first_method is not None and (first_imp is None or first_method < first_imp)
-    if as_local is None and first_method is None and first_imp is None:
-        return UNDEFINED
-    cheap = bool(np.isfinite(accuracy_gap) and accuracy_gap >= -tolerance)
-    if as_local and earlier:
-        return SUPPORTED if cheap else PARTLY_SUPPORTED
-    return PARTLY_SUPPORTED if (as_local or earlier) else NOT_SUPPORTED
+# ------------------------------------------------------------------------------------------------
+# the paper's proposal: cavity-guided pruning against IMP (notebook 07)
+# ------------------------------------------------------------------------------------------------
+LOCAL_LI = 1.5           # "local" masks, for the descriptive first-local round: mean locality index >= 1.5
+LOCAL_DETECTION = 0.25   # ... or >= 25 % of units with a detected local peak (random masks: <= 5 %)
+ACCURACY_DELTA = 0.01    # an accuracy difference within one point (fraction 0.01) is no difference
 
 
 @dataclass(frozen=True)
 class ProposalResult:
-    """One method against IMP: ``verdict`` (:func:`proposal_verdict`), ``answers`` (measure -> is it more local
-    than IMP at the last round), ``as_local``, ``first_local`` / ``first_local_imp`` (first round with mean
-    locality index >= :data:`LOCAL_LI`), ``first_detected`` / ``first_detected_imp`` (the same with the detection
-    rate >= :data:`LOCAL_DETECTION`), ``accuracy_gap`` (method − IMP, last round)."""
+    """One method against IMP at the last round: ``locality`` the effect σx(IMP) − σx(method) (mean over units,
+    paired; positive: the method more local), its ``verdict``; ``accuracy`` the effect acc(method) − acc(IMP)
+    (paired, margin :data:`ACCURACY_DELTA`); the first rounds at which each becomes local (descriptive)."""
 
     verdict: str
-    answers: dict
-    as_local: bool | None
+    locality: Effect
+    accuracy: Effect
     first_local: int | None
     first_local_imp: int | None
     first_detected: int | None
     first_detected_imp: int | None
-    accuracy_gap: float
 
 
-def proposal(method, summaries: Mapping[str, Mapping], li_curves: Mapping, det_curves: Mapping,
-             accuracy: Mapping, imp=None) -> ProposalResult:
-    """:class:`ProposalResult` of condition ``method`` against ``imp`` (default: IMP on the data).
+def proposal(width_method, width_imp, acc_method, acc_imp, li_method=None, li_imp=None, det_method=None,
+             det_imp=None, rounds=None) -> ProposalResult:
+    """Is cavity-guided pruning more local than IMP? Per-seed last-round mean σx (seeds,) and accuracies (seeds,);
+    optional (seeds, R) locality-index and detection curves over ``rounds`` give the descriptive first-local
+    rounds."""
+    loc = judge_paired(width_imp, width_method, WIDTH_DELTA)
+    acc = judge_paired(acc_method, acc_imp, ACCURACY_DELTA)
 
-    ``summaries``: locality measure (keys of :data:`impkit.verdicts.LOCALITY_MEASURES`) -> condition -> {"mean",
-    "min", "max"} at the last round (RF widths already undefined where too few units are detected,
-    :func:`impkit.verdicts.widths_where_detected`); ``li_curves`` / ``det_curves``: :func:`impkit.analysis.curves`
-    of the locality index and the detection rate; ``accuracy``: condition -> {"mean", ...} test accuracy at the
-    last round (:func:`impkit.analysis.final_summary`).
-    """
-    imp = IMP if imp is None else imp
-    answers = {m: compare_summaries(fs[method], fs[imp], larger=LOCALITY_MEASURES[m])
-               for m, fs in summaries.items()}
-    as_local = at_least_as_local(answers)
+    def first(curve, thr):
+        return None if curve is None or rounds is None else first_round_at_least(curve, rounds, thr)
 
-    def first(curves, cond, thr):
-        return first_round_at_least(curves[cond]["values"], curves[cond]["rounds"], thr)
-
-    fl, fl_imp = first(li_curves, method, LOCAL_LI), first(li_curves, imp, LOCAL_LI)
-    fd, fd_imp = first(det_curves, method, LOCAL_DETECTION), first(det_curves, imp, LOCAL_DETECTION)
-    gap = float(accuracy[method]["mean"] - accuracy[imp]["mean"])
-    return ProposalResult(proposal_verdict(as_local, fl, fl_imp, gap), answers, as_local, fl, fl_imp, fd, fd_imp,
-                          gap)
+    return ProposalResult(loc.verdict, loc, acc, first(li_method, LOCAL_LI), first(li_imp, LOCAL_LI),
+                          first(det_method, LOCAL_DETECTION), first(det_imp, LOCAL_DETECTION))
 
 
 # ------------------------------------------------------------------------------------------------
-# the scale study: one claim across the rungs of the ladder (notebook 08) and the dose points (notebook 09)
+# the scale study: one claim across the rungs (notebook 08) and the dose points (notebook 09)
 # ------------------------------------------------------------------------------------------------
-GROWS, SHRINKS, FLAT = "grows", "shrinks", "flat"
-
-
 @dataclass(frozen=True)
 class ScaleTrend:
-    """One claim across rungs: the rungs where it is ``reproduced`` / ``partly`` / ``not_reproduced`` (names, in
-    ladder order; undefined ones left out), the first rung where it is reproduced (None: nowhere), and its effect
-    from the ``base`` rung to the ``top`` rung (seed means, and the :func:`effect_trend` between them)."""
+    """One claim across rungs: the rungs under each verdict (names, ladder order), the first rung where it is
+    reproduced (None: nowhere), and the change of its effect from the ``base`` rung to the ``top`` rung
+    (:func:`judge_unpaired` of top − base with the claim's margin: *reproduced* = the effect grows)."""
 
-    reproduced: list[str]
-    partly: list[str]
-    not_reproduced: list[str]
+    by_verdict: dict
     first_reproduced: str | None
-    base: float
-    top: float
-    trend: str
+    change: Effect
+
+    @property
+    def reproduced(self) -> list[str]:
+        return self.by_verdict[REPRODUCED]
 
 
-def effect_trend(base: Sequence[float], top: Sequence[float]) -> str:
-    """How an effect moves from one rung to a larger one, from its per-seed values at each (seeds,):
-    :data:`GROWS` if every seed at ``top`` exceeds every seed at ``base`` (the seed ranges separate upwards),
-    :data:`SHRINKS` if they separate downwards, else :data:`FLAT` (:data:`UNDEFINED` if either has no value)."""
-    b = np.asarray(base, dtype=float)
-    t = np.asarray(top, dtype=float)
-    b, t = b[np.isfinite(b)], t[np.isfinite(t)]
-    if not b.size or not t.size:
-        return UNDEFINED
-    if t.min() > b.max():
-        return GROWS
-    if t.max() < b.min():
-        return SHRINKS
-    return FLAT
-
-
-def scale_trend(names: Sequence[str], claim_verdicts: Sequence[str], base: Sequence[float],
-                top: Sequence[float]) -> ScaleTrend:
-    """A claim across rungs ``names`` (ladder order) with its verdict at each, and the per-seed effect at the
-    smallest (``base``) and largest (``top``) rung of one task."""
+def scale_trend(names: Sequence[str], claim_verdicts: Sequence[str], base, top, delta: float) -> ScaleTrend:
+    """A claim across rungs ``names`` (ladder order) with its verdict at each, and the per-seed effect (seeds,) at
+    the smallest (``base``) and largest (``top``) rung of one task, judged with margin ``delta``."""
     by = {v: [n for n, x in zip(names, claim_verdicts) if x == v] for v in VERDICTS}
     first = by[REPRODUCED][0] if by[REPRODUCED] else None
-    b, t = np.asarray(base, dtype=float), np.asarray(top, dtype=float)
-    mean = lambda v: float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")  # noqa: E731
-    return ScaleTrend(by[REPRODUCED], by[PARTLY], by[NOT_REPRODUCED], first, mean(b), mean(t),
-                      effect_trend(b, t))
+    return ScaleTrend(by, first, judge_unpaired(top, base, delta))
 
 
 @dataclass(frozen=True)
 class DoseAnswers:
-    """The dose-response questions at one input distribution (notebook 09), each a :func:`compare` answer over
-    seeds: ``localises`` (IMP's detection rate on the data above random masks'), ``data_over_clone`` (above IMP's
-    on the Gaussian clone), ``kurt_above_3`` (IMP's last-round preactivation kurtosis above 3), ``kurt_rises``
-    (above its round-0 value), ``kurt_over_oneshot`` (IMP's preactivations further from Gaussian than one-shot's at
-    the last round, |kurt − 3| as in :func:`c3_kurtosis`: on heavy-tailed inputs, IMP's kurtosis above one-shot's)."""
+    """The dose-response questions at one input distribution (notebook 09), each an :class:`Effect`:
+    ``localises`` (σx of random minus IMP on the data, paired), ``data_over_clone`` (C2a), ``kurt_above_3``
+    (IMP's per-class kurtosis at the last round minus 3), ``kurt_rises`` (minus its round-0 value, paired),
+    ``kurt_over_oneshot`` (C3b)."""
 
-    localises: str
-    data_over_clone: str
-    kurt_above_3: str
-    kurt_rises: str
-    kurt_over_oneshot: str
-
-
-def dose_answers(det_imp, det_random, det_clone, kurt_imp, kurt_oneshot) -> DoseAnswers:
-    """:class:`DoseAnswers` from per-seed values: detection rates (seeds,) at the last round, preactivation kurtosis
-    (seeds, R) per round (round 0 first, the last round last) for IMP and one-shot."""
-    ki = np.asarray(kurt_imp, dtype=float)
-    ko = np.asarray(kurt_oneshot, dtype=float)
-    return DoseAnswers(
-        compare(det_imp, det_random, larger=True), compare(det_imp, det_clone, larger=True),
-        compare(ki[:, -1], [GAUSSIAN_KURTOSIS], larger=True), compare(ki[:, -1], ki[:, 0], larger=True),
-        compare(np.abs(ki[:, -1] - GAUSSIAN_KURTOSIS), np.abs(ko[:, -1] - GAUSSIAN_KURTOSIS), larger=True))
+    localises: Effect
+    data_over_clone: Effect
+    kurt_above_3: Effect
+    kurt_rises: Effect
+    kurt_over_oneshot: Effect
 
 
-__all__ = [
-    "REPRODUCED", "PARTLY", "NOT_REPRODUCED", "UNDEFINED", "VERDICTS", "YES", "MEAN", "NO", "NA", "ANSWERS",
-    "IMP", "ONESHOT", "RANDOM", "IMP_CLONE", "summarize", "compare_summaries", "compare", "verdict_from_parts",
-    "combine_answers", "combine", "C1_MIN_RATIO", "C1Result", "c1", "MIN_DETECTION_RATE", "LOCALITY_MEASURES",
-    "LOCALITY_COMPARISONS", "widths_where_detected", "locality_checks", "c3_locality_verdict", "c2_verdict",
-    "LocalityResult", "locality", "GAUSSIAN_KURTOSIS", "KurtosisResult", "c3_kurtosis", "C4_JUST_IN_TIME",
-    "C4_SOME_IN_TIME", "C4_RHO", "C4_EARLY", "C4_LATE_FROM", "c4_just_in_time", "FateTrend", "c4_fate_trend",
-    "c4_verdict", "C4Result", "c4", "SUPPORTED", "PARTLY_SUPPORTED", "NOT_SUPPORTED", "LOCAL_LI", "LOCAL_DETECTION",
-    "ACCURACY_TOLERANCE", "first_round_at_least", "rounds_ahead", "peak", "at_least_as_local", "proposal_verdict",
-    "ProposalResult", "proposal", "GROWS", "SHRINKS", "FLAT", "ScaleTrend", "effect_trend", "scale_trend",
-    "DoseAnswers", "dose_answers",
-]
+def dose_answers(width_imp, width_random, width_clone, kurt_imp, kurt_oneshot) -> DoseAnswers:
+    """:class:`DoseAnswers` from per-seed median σx (seeds,) at the last round (IMP and random on the data, IMP on
+    the clone) and the per-class kurtosis (seeds, R) per round (round 0 first) of IMP and one-shot."""
+    ki, ko = np.asarray(kurt_imp, dtype=float), np.asarray(kurt_oneshot, dtype=float)
+    kd = CLAIMS["C3b"].delta
+    return DoseAnswers(judge_paired(width_random, width_imp, WIDTH_DELTA),
+                       claim_effect("C2a", width_clone, width_imp),
+                       judge(ki[:, -1] - GAUSSIAN_KURTOSIS, kd), judge_paired(ki[:, -1], ki[:, 0], kd),
+                       c3b(ki[:, -1], ko[:, -1]))
+
+
+# ------------------------------------------------------------------------------------------------
+# calibration: how often each rule says "reproduced" or "opposite" when there is nothing to find
+# ------------------------------------------------------------------------------------------------
+CALIBRATION_SETS = 10_000
+CALIBRATION_SEEDS = (3, 5)
+# null effects are drawn with this spread relative to the margin: the false-positive rate of the rule is largest
+# when the spread is large against δ (it tends to α from below), so a spread of 3 δ probes the hard case
+CALIBRATION_SPREAD = 3.0
+
+
+@dataclass
+class CalibrationRow:
+    """One rule × null distribution × seed count: the rates of *reproduced* and *opposite* over ``sets`` null data
+    sets, and the bound they must stay under (α plus three Monte Carlo standard errors)."""
+
+    rule: str
+    null: str
+    seeds: int
+    sets: int
+    reproduced: float
+    opposite: float
+    bound: float
+
+    @property
+    def ok(self) -> bool:
+        return self.reproduced <= self.bound and self.opposite <= self.bound
+
+
+Rule = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def vectorised_rule(delta: float, paired: bool, alpha: float = ALPHA) -> Rule:
+    """The rule of :func:`judge_paired` / :func:`judge_unpaired` on many data sets at once: ``(a, b)`` of shape
+    (sets, seeds) -> (sets,) verdict strings. Tested to agree with the scalar functions."""
+    t_cache: dict[float, float] = {}
+
+    def rule(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        n = a.shape[1]
+        if paired:
+            d = a - b
+            mean, se = d.mean(1), d.std(1, ddof=1) / np.sqrt(n)
+            if n - 1 not in t_cache:
+                t_cache[n - 1] = float(stats.t.ppf(1 - alpha, n - 1))
+            t = t_cache[n - 1]
+        else:
+            va, vb = a.var(1, ddof=1) / n, b.var(1, ddof=1) / n
+            se2 = va + vb
+            df = np.where(se2 > 0, se2 ** 2 / np.maximum(va ** 2 / (n - 1) + vb ** 2 / (n - 1), 1e-300), 2 * n - 2)
+            mean, se = a.mean(1) - b.mean(1), np.sqrt(se2)
+            t = stats.t.ppf(1 - alpha, df)
+        return decide(mean - t * se, mean + t * se, delta)
+
+    return rule
+
+
+def _null_draws(kind: str, rng: np.random.Generator, sets: int, n: int, scale: float,
+                pool: np.ndarray | None) -> np.ndarray:
+    if kind == "normal":
+        return rng.normal(0.0, scale, (sets, n))
+    if kind == "student-t3":
+        return scale * rng.standard_t(3, (sets, n))
+    if kind == "resampled":  # per-seed values of recorded null runs, resampled with replacement
+        return rng.choice(np.asarray(pool, dtype=float), size=(sets, n), replace=True)
+    raise ValueError(f"unknown null distribution {kind!r}")
+
+
+def calibrate(rules: Mapping[str, tuple[Rule, float, bool]] | None = None, sets: int = CALIBRATION_SETS,
+              seeds: Sequence[int] = CALIBRATION_SEEDS, pools: Mapping[str, np.ndarray] | None = None,
+              seed: int = 0) -> list[CalibrationRow]:
+    """False-positive rates of each rule on null data sets.
+
+    ``rules``: name -> (rule, δ, paired) (default: every claim of :data:`CLAIMS` with :func:`vectorised_rule`).
+    For every seed count in ``seeds`` draws ``sets`` data sets with no true effect: both sides from one normal, one
+    Student-t with 3 degrees of freedom (spread :data:`CALIBRATION_SPREAD` · δ), and, where ``pools`` has per-seed
+    values of recorded null runs for the rule, resampled from them (paired rules: resampled *effects* as side a, 0
+    as side b; unpaired: both sides from the pool). Returns one :class:`CalibrationRow` per rule × null × seeds.
+    """
+    rng = np.random.default_rng(seed)
+    if rules is None:
+        rules = {k: (vectorised_rule(c.delta, c.paired), c.delta, c.paired) for k, c in CLAIMS.items()}
+    pools = dict(pools or {})
+    bound = ALPHA + 3 * np.sqrt(ALPHA * (1 - ALPHA) / sets)
+    rows = []
+    for name, (rule, delta, paired) in rules.items():
+        nulls = ["normal", "student-t3"] + (["resampled"] if name in pools and len(pools[name]) else [])
+        for kind in nulls:
+            for n in seeds:
+                pool = pools.get(name)
+                scale = CALIBRATION_SPREAD * delta
+                if kind == "resampled" and paired:
+                    a, b = _null_draws(kind, rng, sets, n, scale, pool), np.zeros((sets, n))
+                else:
+                    a, b = (_null_draws(kind, rng, sets, n, scale, pool) for _ in range(2))
+                v = np.asarray(rule(a, b))
+                rows.append(CalibrationRow(name, kind, n, sets, float((v == REPRODUCED).mean()),
+                                           float((v == OPPOSITE).mean()), float(bound)))
+    return rows
+
+
+def calibration_table(rows: Sequence[CalibrationRow]) -> str:
+    """The calibration as a plain-text table (one line per rule × null × seeds)."""
+    lines = [f"{'rule':6} {'null':11} {'seeds':>5} {'sets':>6} {'reproduced':>10} {'opposite':>9} {'bound':>6}  ok"]
+    for r in rows:
+        lines.append(f"{r.rule:6} {r.null:11} {r.seeds:5d} {r.sets:6d} {r.reproduced:10.4f} {r.opposite:9.4f} "
+                     f"{r.bound:6.4f}  {'yes' if r.ok else 'NO'}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m impkit.verdicts calibrate [--sets N] [--seeds 3 5] [--recorded DIR]``: print each rule's rate
+    of *reproduced* and *opposite* on null data sets; exit 1 if any exceeds its bound."""
+    p = argparse.ArgumentParser(prog="python -m impkit.verdicts", description=main.__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    cal = sub.add_parser("calibrate", help="false-positive rates of every claim's rule on null data sets")
+    cal.add_argument("--sets", type=int, default=CALIBRATION_SETS, help="null data sets per row (default 10,000)")
+    cal.add_argument("--seeds", type=int, nargs="+", default=list(CALIBRATION_SEEDS), help="seed counts (3 5)")
+    cal.add_argument("--recorded", default=None,
+                     help="directory of recorded summaries whose null runs to resample (default: book/recorded/"
+                          "scale); 'none' for the parametric nulls only")
+    a = p.parse_args(argv)
+    if a.sets < 100 or any(s < 2 for s in a.seeds):
+        p.error("--sets must be at least 100 and every --seeds count at least 2")
+    pools = {}
+    if a.recorded != "none":
+        from impkit.scale import null_pools
+        pools = null_pools(a.recorded)
+    rows = calibrate(sets=a.sets, seeds=a.seeds, pools=pools)
+    print(calibration_table(rows))
+    print(f"\nresampled nulls from: {', '.join(sorted(pools)) or 'none'}")
+    return 0 if all(r.ok for r in rows) else 1
 
 
 # ------------------------------------------------------------------------------------------------
@@ -636,3 +649,7 @@ def default_choice(names: Sequence[str], classes: Sequence[int], dense_accuracy:
     best = ranking[0] if ranking else names[order[0]]
     return ChoiceResult(best=best, preset_task=names[0], ranking=ranking,
                         qualifies={n: bool(q) for n, q in zip(names, ok)})
+
+
+if __name__ == "__main__":
+    sys.exit(main())
