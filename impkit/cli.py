@@ -131,6 +131,7 @@ def settings_epilog() -> str:
     return ("settings (--set KEY=VALUE, repeatable; defaults before the preset's own):\n" + "\n".join(lines)
             + "\n\ndataset options (--set data.options.KEY=VALUE):\n" + "\n".join(opts)
             + "\n  <name>-clone: those of <name> plus shrinkage, per_channel, clone_device, clone_dtype"
+            + "\n  shuffle_labels (every dataset): permute the training labels (seeded), the shuffled-label control"
             + f"\n\n{EXAMPLES}")
 
 

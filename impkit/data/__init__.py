@@ -43,6 +43,25 @@ def register(name: str, seeded: bool = True, options: dict[str, Any] | None = No
     return deco
 
 
+# options every dataset takes, handled by :func:`load` around the loader
+COMMON_OPTION_TYPES: dict[str, Any] = {"shuffle_labels": bool}
+
+
+def shuffled_labels(ds: Dataset, seed: int) -> Dataset:
+    """``ds`` with its labels permuted by a permutation seeded from ``seed`` (same rows, same class counts): the
+    shuffled-label control, where the inputs keep every statistic and the labels carry none of them."""
+    import dataclasses
+
+    import torch
+
+    from impkit.seeding import derive_seed
+
+    g = torch.Generator().manual_seed(derive_seed(seed, "shuffle_labels"))
+    perm = torch.randperm(len(ds.y), generator=g).to(ds.y.device)
+    info = {**ds.info, "labels": "shuffled (seeded permutation of the split's labels)"}
+    return dataclasses.replace(ds, y=ds.y[perm].clone(), info=info)
+
+
 def option_types(name: str) -> dict[str, Any] | None:
     """The declared option types of dataset ``name`` (a ``"<base>-clone"``: the base's plus the clone options),
     or None when its loader declares none."""
@@ -54,7 +73,8 @@ def option_types(name: str) -> dict[str, Any] | None:
         from impkit.data.clone import CLONE_OPTION_TYPES
 
         return {**base, **CLONE_OPTION_TYPES}
-    return _OPTION_TYPES.get(name)
+    own = _OPTION_TYPES.get(name)
+    return None if own is None else {**own, **COMMON_OPTION_TYPES}
 
 
 def check_option_types(name: str, options: dict, prefix: str = "data.options.", unknown: bool = True) -> None:
@@ -123,7 +143,13 @@ def load(name: str, root: str | None = None, split: str = "train", **options) ->
         raise ValueError(f"unknown dataset {name!r}; known: {', '.join(sorted(_REGISTRY))} (and '<name>-clone')")
     # types here, unknown names in the loader (its message lists the valid options)
     check_option_types(name, options, f"{name} option ", unknown=False)
-    return _REGISTRY[name](root=root, split=split, **options)
+    # shuffle_labels: the training split's labels are permuted (seeded by the run's seed); the test split keeps
+    # its labels, so test accuracy shows what the inputs alone let a network predict (chance)
+    shuffle = bool(options.pop("shuffle_labels", False))
+    ds = _REGISTRY[name](root=root, split=split, **options)
+    if shuffle and split == "train":
+        ds = shuffled_labels(ds, int(options.get("seed", 0)))
+    return ds
 
 
 def gaussian_clone(ds: Dataset, seed: int = 0, **options) -> Dataset:
@@ -133,5 +159,5 @@ def gaussian_clone(ds: Dataset, seed: int = 0, **options) -> Dataset:
     return _gc(ds, seed=seed, **options)
 
 
-__all__ = ["Dataset", "DataNotFoundError", "load", "gaussian_clone", "register", "names", "uses_seed",
+__all__ = ["Dataset", "DataNotFoundError", "load", "shuffled_labels", "COMMON_OPTION_TYPES", "gaussian_clone", "register", "names", "uses_seed",
            "option_types", "check_option_types", "check_root"]

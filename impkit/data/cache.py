@@ -19,7 +19,8 @@ def data_key(cfg, split: str | None = None) -> str:
     """Identity of a run's data (``split`` None: both splits): equal keys, equal data."""
     from impkit.data import uses_seed
 
-    seed = cfg.seed if uses_seed(cfg.data.name) else None
+    # shuffled labels depend on the seed whatever the loader (the permutation is seeded by the run)
+    seed = cfg.seed if uses_seed(cfg.data.name) or cfg.data.options.get("shuffle_labels") else None
     return json.dumps([cfg.data.name, cfg.data.root, cfg.data.options, seed, split], sort_keys=True, default=str)
 
 
