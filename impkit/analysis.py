@@ -61,11 +61,25 @@ def accuracy_rows(runs: Iterable[Run]) -> list[dict]:
     return rows
 
 
+def paper_rf_width(masks, image_shape, min_weights: int = 8, **fit_options) -> np.ndarray:
+    """The paper's RF width per unit (units,): σx of A·exp(−dx²/2σx² − dy²/2σy²) fitted to S_i(d) (Eq. 1), d = 0 left
+    out, no background term, on every unit with at least ``min_weights`` weights, detected or not (a fit that
+    reaches a bound is kept at the bound: 0.5 px or the image side); NaN for the excluded units.
+
+    The paper does not say which units enter its Fig. 3C/4A; this is the book's reading (every counted unit). The
+    verdicts' primary statistic is its median over units (C2) and its mean (C3a)."""
+    opts = {k: v for k, v in fit_options.items() if k not in ("background", "fit_undetected")}
+    res = rf_width_fit(masks, image_shape, min_weights=min_weights, background=False, fit_undetected=True, **opts)
+    return np.where(res.excluded, np.nan, res.sigma_x_fit)
+
+
 def rf_width_rows(runs: Iterable[Run], min_weights: int = 8, rounds: Sequence[int] | None = None,
                   li_radius: float = 2.0, **fit_options) -> list[dict]:
     """Per run × round: locality of the first-layer masks m(n).
 
-    Columns: RF width from the Gaussian fit (``impkit.metrics.rf_width_fit``): sigma_x_mean, sigma_x_median and
+    Columns: the paper's RF width (:func:`paper_rf_width`, every counted unit, no background term):
+    sigma_paper_median and sigma_paper_mean over counted units -- the primary statistic of C2 and C3a; the
+    robustness measures: RF width from the Gaussian fit (``impkit.metrics.rf_width_fit``): sigma_x_mean, sigma_x_median and
     sigma_y_mean, sigma_y_median over the *detected* units only (units whose mask correlation has a significant
     local peak; NaN when no unit is detected: undetected units have no width and are never counted as the image
     size), n_detected and frac_detected = n_detected / n_counted (the detection rate; about 0.05 or less for masks
@@ -79,10 +93,13 @@ def rf_width_rows(runs: Iterable[Run], min_weights: int = 8, rounds: Sequence[in
         for n in (r.rounds_done if rounds is None else rounds):
             m0 = r.mask(n)[0]
             res = rf_width_fit(m0, shape, min_weights=min_weights, **fit_options)
+            paper = paper_rf_width(m0, shape, min_weights=min_weights, **fit_options)
             li = locality_index(m0, shape, radius=li_radius, min_weights=min_weights)
             det, ok = res.detected, ~res.excluded
             nan = float("nan")
             rows.append({**_rows_base(r, n),
+                         "sigma_paper_median": float(np.median(paper[ok])) if ok.any() else nan,
+                         "sigma_paper_mean": float(paper[ok].mean()) if ok.any() else nan,
                          "sigma_x_mean": float(res.sigma_x[det].mean()) if det.any() else nan,
                          "sigma_x_median": float(np.median(res.sigma_x[det])) if det.any() else nan,
                          "sigma_y_mean": float(res.sigma_y[det].mean()) if det.any() else nan,
