@@ -290,36 +290,45 @@ def main(argv: list[str] | None = None) -> dict:
     env = environment(dev)
     print(f"gpu session on {env['device']} ({env['kind']}); torch {env['torch']}, CUDA {env['cuda']}, "
           f"cuDNN {env['cudnn']}, Python {env['python']}", flush=True)
-    phases: dict = {"env": 0.0}
-    tests = bench = None
+    # the record is written after every phase, so that a session cut short still leaves what it measured
+    record = {f: None for f in FIELDS}
+    record.update(schema=1, **env, date=_dt.date.today().isoformat(), smoke=bool(a.smoke), phases={"env": 0.0})
+
+    def save() -> Path:
+        record["wall_s"] = time.perf_counter() - t_start
+        return write_results(a.out, record)
+
+    save()
     if not a.skip_tests:
         files = list(SMOKE_TESTS if a.smoke else OFFLINE_TESTS) + ["tests/test_gpu.py"]
-        sel = ["-k", "not kill and not batch_equals and not replica"] if a.smoke else []
-        tests = run_command([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", *sel, *files],
-                            a.tests_timeout)
-        phases["tests"] = tests["wall_s"]
+        sel = ["-k", "not kill and not replica"] if a.smoke else []
+        record["tests"] = run_command([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", *sel,
+                                       *files], a.tests_timeout)
+        record["phases"]["tests"] = record["tests"]["wall_s"]
+        save()
     if not (a.skip_bench or a.smoke):
-        bench = run_command([sys.executable, str(ROOT / "bench" / "bench_train.py"), "--device", str(dev)],
-                            a.bench_timeout)
-        phases["bench"] = bench["wall_s"]
+        record["bench"] = run_command([sys.executable, str(ROOT / "bench" / "bench_train.py"), "--device", str(dev)],
+                                      a.bench_timeout)
+        record["phases"]["bench"] = record["bench"]["wall_s"]
+        save()
     t0 = time.perf_counter()
-    if a.smoke:
-        rep = reproduction(dev, rows=2000, val_rows=200, num_classes=10, hidden=(32, 32), round0_steps=6,
-                           round_steps=4, budget_s=a.budget, eval_every=5)
-    else:
-        rep = reproduction(dev, rows=TRAIN_ROWS, val_rows=VAL_ROWS, num_classes=1000, hidden=PAPER_DIMS[1:3],
-                           round0_steps=ROUND0_STEPS, round_steps=ROUND_STEPS, budget_s=a.budget)
-    phases["reproduction"] = time.perf_counter() - t0
-    record = {
-        "schema": 1, **env, "date": _dt.date.today().isoformat(), "smoke": bool(a.smoke),
-        "phases": phases, "wall_s": time.perf_counter() - t_start, "reproduction": rep,
-        "projected_full_s": rep["projected_full_s"], "projected_note": rep["projected_note"],
-        "peak_memory_bytes": max([rep["data_peak_memory_bytes"]] + [rep[k]["peak_memory_bytes"] for k in
-                                  ("round0_data", "round1_data", "round0_clone", "round1_clone")]),
-        "tests": tests, "bench": bench,
-    }
-    path = write_results(a.out, record)
-    print(f"results: {path}", flush=True)
+    try:
+        if a.smoke:
+            rep = reproduction(dev, rows=2000, val_rows=200, num_classes=10, hidden=(32, 32), round0_steps=6,
+                               round_steps=4, budget_s=a.budget, eval_every=5)
+        else:
+            rep = reproduction(dev, rows=TRAIN_ROWS, val_rows=VAL_ROWS, num_classes=1000, hidden=PAPER_DIMS[1:3],
+                               round0_steps=ROUND0_STEPS, round_steps=ROUND_STEPS, budget_s=a.budget)
+    except Exception as e:  # e.g. out of memory: record it, keep what the other phases measured
+        record["reproduction"] = {"error": f"{type(e).__name__}: {e}"}
+        record["phases"]["reproduction"] = time.perf_counter() - t0
+        print(f"results: {save()}", flush=True)
+        raise
+    record["phases"]["reproduction"] = time.perf_counter() - t0
+    record.update(reproduction=rep, projected_full_s=rep["projected_full_s"], projected_note=rep["projected_note"],
+                  peak_memory_bytes=max([rep["data_peak_memory_bytes"]] + [rep[k]["peak_memory_bytes"] for k in
+                                        ("round0_data", "round1_data", "round0_clone", "round1_clone")]))
+    print(f"results: {save()}", flush=True)
     return record
 
 
