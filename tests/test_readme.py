@@ -9,7 +9,8 @@ minutes or need a cluster, each covered by its own tests: a full ``impkit sweep`
 engines are tested on ``ci`` sweeps in ``tests/test_engines.py`` and ``tests/test_ray_engine.py``), ``ray start`` and
 sweeps on a Ray cluster, and ``impkit.scale record`` (a default-preset rung, written into ``book/recorded``;
 ``tests/test_scale.py``), and the GPU session ``tools/gpu_session.sh`` without ``--smoke`` (it needs a GPU; its
-smoke run is executed here and in ``tests/test_gpu_session.py``). They are listed here so that a new kind of command in the README cannot go untested.
+smoke run is executed here and in ``tests/test_gpu_session.py``). They are listed here so that a new kind of command
+in the README cannot go untested.
 """
 from __future__ import annotations
 
