@@ -51,8 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # The offline unit tests worth running on a GPU machine (training, pruning, the run store, planning and the data
 # the paper preset needs); tests/test_gpu.py is added to them.
 OFFLINE_TESTS = ("tests/test_train.py", "tests/test_model.py", "tests/test_prune.py", "tests/test_imp.py",
-                 "tests/test_methods.py", "tests/test_store.py", "tests/test_plan.py", "tests/test_config.py",
-                 "tests/test_engines.py")
+                 "tests/test_methods.py", "tests/test_store.py", "tests/test_plan.py", "tests/test_config.py")
 SMOKE_TESTS = ("tests/test_config.py",)
 PAPER_DIMS = (3072, 1024, 1024, 1000)
 ROUND0_STEPS, ROUND_STEPS, ROUNDS = 40_000, 39_000, 10  # paper preset: T = 40k, t_rewind = 1k, 10 pruned rounds
