@@ -222,12 +222,13 @@ def _cond_key(cond) -> str:
     return cond.slug  # "imp", "oneshot", "random", "imp_clone", ...
 
 
-def summary(runs: Sequence, cavity_inputs: int = CAVITY_INPUTS, device=None) -> dict:
+def summary(runs: Sequence, cavity_inputs: int = CAVITY_INPUTS, device=None, every_round: bool = True) -> dict:
     """Reduce the runs of one rung (all methods, data and clone, any seeds) to a JSON-able summary.
 
     ``curves``: condition slug -> {"rounds": (R,) every round, "sparsity": (R,), "seeds": (S,), and per
     :data:`PRIMARY` statistic (S, R)}: the primary statistics per seed at every round, so that a later rule
-    change needs no retraining; ``robust_curves``: the same for :data:`ROBUST` at rounds 0, the middle one and the
+    change needs no retraining (``every_round`` False: at rounds 0, the middle one and the last only, which carry
+    every verdict: the book's own rungs, where an analysis of every round would not fit ``make book``); ``robust_curves``: the same for :data:`ROBUST` at rounds 0, the middle one and the
     last; ``c4``: per seed the on-time share and its shuffle null (:func:`_c4`); ``claims``: claim key ->
     :class:`impkit.verdicts.Effect` (as a dict) at the last round (:func:`claim_effects`); ``verdicts``: claim key ->
     verdict; ``robustness``: measure -> comparison -> Effect; ``accuracy``: condition slug -> {"dense", "final"}
@@ -237,10 +238,10 @@ def summary(runs: Sequence, cavity_inputs: int = CAVITY_INPUTS, device=None) -> 
 
     runs = list(runs)
     last = min(max(r.rounds_done) for r in runs)
-    every = list(range(last + 1))
     # The robustness measures (detection scan, fit with background, locality index) at three rounds; the primary
-    # statistics at every round.
+    # statistics at every round (recorded summaries) or at the same three.
     few = sorted({0, (last + 1) // 2, last})
+    every = list(range(last + 1)) if every_round else few
     loc = analysis.rf_width_rows(runs, rounds=few)
     paper = analysis.paper_width_rows(runs, rounds=[n for n in every if n not in few]) + loc
     acc = [row for row in analysis.accuracy_rows(runs) if row["round"] <= last]
@@ -394,6 +395,15 @@ def null_pools(directory: str | Path = RECORDED_DIR, slugs: Sequence[str] = NULL
     return {k: np.concatenate(v) for k, v in pools.items()}
 
 
+def _summary_key(runs: Sequence, cavity_inputs: int, every_round: bool) -> str:
+    """A hash of what a summary depends on: each run's config and completed rounds, and the analysis settings."""
+    import hashlib
+
+    parts = sorted(json.dumps([r.config.to_dict(), list(r.rounds_done)], sort_keys=True, default=str) for r in runs)
+    raw = json.dumps([FORMAT, parts, int(cavity_inputs), bool(every_round)], sort_keys=True)
+    return hashlib.sha256(raw.encode()).hexdigest()[:20]
+
+
 def null_effects(directory: str | Path = RECORDED_DIR, slugs: Sequence[str] = NULL_SLUGS) -> dict[str, dict]:
     """Null slug -> claim key -> Effect dict of the recorded null runs: the null bands of the claim pages (their
     [lo, hi]) and their own verdicts (expected: not reproduced or inconclusive)."""
@@ -402,9 +412,14 @@ def null_effects(directory: str | Path = RECORDED_DIR, slugs: Sequence[str] = NU
 
 def measure(r: Rung, seeds: Sequence[int] = (0, 1), root: str | Path = "runs", device: str = "auto",
             preset: str | None = None, extra: dict | None = None, progress: bool = False,
-            cavity_inputs: int = CAVITY_INPUTS) -> dict:
+            cavity_inputs: int = CAVITY_INPUTS, every_round: bool = True) -> dict:
     """Train (missing rounds only) and summarise rung ``r``: ``{"rung": ..., "preset", "overrides", "shape",
-    "minutes", **summary(...)}``. ``extra``: further dotted overrides (e.g. the smoke pass's few steps)."""
+    "minutes", **summary(...)}``. ``extra``: further dotted overrides (e.g. the smoke pass's few steps);
+    ``every_round``: primary statistics at every round (recordings) or at three (the book's own rungs).
+
+    The summary is cached next to the runs (``<root>/.summaries/<key>.json``, keyed by the runs' configs, their
+    rounds and the analysis settings), so pages that measure the same rung share one analysis; a run with new
+    rounds gets a new key."""
     from impkit.runs import train_configs
     from impkit.sweep import training_minutes
 
@@ -412,7 +427,19 @@ def measure(r: Rung, seeds: Sequence[int] = (0, 1), root: str | Path = "runs", d
     cfgs = configs(r, seeds, preset, extra)
     runs = train_configs(cfgs, root=root, device=device, progress=progress)
     dev = None if device == "auto" else device
-    s = summary(runs, cavity_inputs=cavity_inputs, device=dev)
+    key = _summary_key(runs, cavity_inputs, every_round)
+    cached = Path(root) / ".summaries" / f"{key}.json"
+    if cached.is_file():
+        try:
+            s = read_summary(cached)
+        except ValueError:  # unreadable or another format: recompute
+            s = None
+    else:
+        s = None
+    if s is None:
+        s = {"format": FORMAT, **summary(runs, cavity_inputs=cavity_inputs, device=dev, every_round=every_round)}
+        write_summary(s, cached)
+    s = {k: v for k, v in s.items() if k != "format"}
     shapes = [tuple(m.shape) for m in runs[0].mask(0)]  # (out, in) per layer
     return {"format": FORMAT, "rung": asdict(r), "name": r.name, "preset": preset,
             "overrides": {**r.all_overrides, **(extra or {})},

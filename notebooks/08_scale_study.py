@@ -74,7 +74,7 @@ for slug in rungs:
     r = scale.rung(slug)
     p, extra = scale.at_preset(r, preset)
     local[slug] = scale.measure(r, seeds=seeds, root=run_root, device=device, preset=p,
-                                extra={**extra, **overrides}, cavity_inputs=int(cavity_inputs))
+                                extra={**extra, **overrides}, cavity_inputs=int(cavity_inputs), every_round=False)
 rec = {k: v for k, v in scale.load_recorded(recorded_dir).items() if k not in local} if show_recorded else {}
 # summaries written before the calibrated rules (format 1) have no per-seed primary statistics: they are listed,
 # never judged

@@ -44,6 +44,7 @@ recorded_dir = "../book/recorded/scale"
 run_root = "../runs"
 device = "auto"
 overrides = {}            # dotted config overrides applied to every local point
+cavity_inputs = None      # inputs for the C4 cavity scores per IMP run; None: as the scale page (2,000 at ci)
 
 # %%
 # %matplotlib inline
@@ -66,14 +67,17 @@ if points is None:
     # points are recorded (impkit.scale.recorded_slugs)
     points = [r.slug for r in scale.DOSE if not r.recorded]
 show_recorded = (preset == "default") if recorded is None else bool(recorded)
+if cavity_inputs is None:
+    cavity_inputs = 2000 if preset == "ci" else scale.CAVITY_INPUTS
 
 local = {}
 for slug in points:
     r = scale.rung(slug)
     p, extra = scale.at_preset(r, preset)
-    # C4 is not asked here: no cavity scores (they are the most expensive part of a summary)
+    # the same analysis settings as the scale page, whose summaries of these runs (the erf baseline and the
+    # default task) are then read from the run store's cache instead of computed twice
     local[slug] = scale.measure(r, seeds=seeds, root=run_root, device=device, preset=p,
-                                extra={**extra, **overrides}, cavity_inputs=0)
+                                extra={**extra, **overrides}, cavity_inputs=int(cavity_inputs), every_round=False)
 rec = ({k: v for k, v in scale.load_recorded(recorded_dir, dose_slugs).items() if k not in local}
        if show_recorded else {})
 stale = sorted(k for k, v in rec.items() if "claims" not in v)  # recorded before the calibrated rules: not judged

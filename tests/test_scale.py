@@ -80,12 +80,33 @@ def test_at_preset():
 
 
 @pytest.fixture(scope="module")
-def tiny_summary(tmp_path_factory):
-    root = tmp_path_factory.mktemp("scale")
+def tiny_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("scale")
+
+
+@pytest.fixture(scope="module")
+def tiny_summary(tiny_root):
     r = scale.Rung("tiny", "heavy", "baseline", "tiny", 1.0)
-    s = scale.measure(r, seeds=[0, 1], root=root, device="cpu", preset="ci", extra=TINY, cavity_inputs=300)
+    s = scale.measure(r, seeds=[0, 1], root=tiny_root, device="cpu", preset="ci", extra=TINY, cavity_inputs=300)
     cfgs = scale.configs(r, [0, 1], "ci", TINY)
-    return s, train_configs(cfgs, root=root, device="cpu", progress=False)  # reused, not retrained
+    return s, train_configs(cfgs, root=tiny_root, device="cpu", progress=False)  # reused, not retrained
+
+
+def test_measure_caches_its_summary_by_runs_and_settings(tiny_summary, tiny_root, monkeypatch):
+    s, _ = tiny_summary
+    files = sorted((tiny_root / ".summaries").glob("*.json"))
+    assert len(files) == 1
+    calls = []
+    real = scale.summary
+    monkeypatch.setattr(scale, "summary", lambda *a, **k: calls.append(k) or real(*a, **k))
+    r = scale.Rung("tiny", "heavy", "baseline", "tiny", 1.0)
+    again = scale.measure(r, seeds=[0, 1], root=tiny_root, device="cpu", preset="ci", extra=TINY, cavity_inputs=300)
+    assert calls == [] and again["verdicts"] == s["verdicts"]          # read back, not recomputed
+    few = scale.measure(r, seeds=[0, 1], root=tiny_root, device="cpu", preset="ci", extra=TINY, cavity_inputs=300,
+                        every_round=False)
+    assert len(calls) == 1 and few["curves"]["imp"]["rounds"] == [0, 2, 3]   # another setting, another analysis
+    assert few["claims"]["C3b"]["mean"] == pytest.approx(s["claims"]["C3b"]["mean"])  # same last round
+    assert len(list((tiny_root / ".summaries").glob("*.json"))) == 2
 
 
 def test_summary_follows_the_claim_pages(tiny_summary):
