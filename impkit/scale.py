@@ -246,6 +246,9 @@ def summary(runs: Sequence, cavity_inputs: int = CAVITY_INPUTS, device=None, eve
     paper = analysis.paper_width_rows(runs, rounds=[n for n in every if n not in few]) + loc
     acc = [row for row in analysis.accuracy_rows(runs) if row["round"] <= last]
     kurt = analysis.kurtosis_rows(runs, rounds=every, device=device)
+    # C3b's analysis-only null: IMP's per-unit counts at random positions, at the last round (IMP on the data)
+    imp_runs = [r for r in runs if r.method == "imp" and not r.dataset.endswith("-clone")]
+    count_null = analysis.kurtosis_rows(imp_runs, rounds=[last], device=device, count_null=True)
     rows = {"width_median": paper, "width_mean": paper, "kurtosis": kurt, "accuracy": acc,
             "detection": loc, "li": loc, "width_detected": loc, "kurtosis_all": kurt}
     curves: dict[str, dict] = {}
@@ -259,12 +262,16 @@ def summary(runs: Sequence, cavity_inputs: int = CAVITY_INPUTS, device=None, eve
                 d[m] = c["values"].tolist()
     out = {
         "curves": curves, "robust_curves": robust, "c4": _c4(runs, cavity_inputs, device),
+        "kurtosis_count_null": {"seeds": [row["seed"] for row in sorted(count_null, key=lambda x: x["seed"])],
+                                "values": [row["kurt_class_count_null"]
+                                           for row in sorted(count_null, key=lambda x: x["seed"])]},
         "sparsity": float(curves["imp"]["sparsity"][-1]) if "imp" in curves else float("nan"),
         "image_shape": list(analysis.image_shape(runs[0])),
         "seeds": sorted({r.seed for r in runs}),
     }
     effects_ = claim_effects(out)
     out["claims"] = {k: e.as_dict() for k, e in effects_.items()}
+    out["analysis_nulls"] = {k: e.as_dict() for k, e in analysis_nulls(out).items()}
     out["verdicts"] = {k: e.verdict for k, e in effects_.items()}
     out["robustness"] = {m: {c: e.as_dict() for c, e in comp.items()} for m, comp in robustness(out).items()}
     out["accuracy"] = accuracy_summary(out)
@@ -314,6 +321,20 @@ def claim_effects(s: dict) -> dict:
     if c4.get("on_time_share"):
         out["C4"] = V.c4(c4["on_time_share"], c4["shuffled_share"])
     return out
+
+
+def analysis_nulls(s: dict) -> dict:
+    """The nulls computed from the runs themselves, as effects on their claim's axis (no retraining): ``"C3b"``,
+    the C3b effect with IMP's masks replaced by random masks of IMP's per-unit counts, |κ_null − 3| − |κ_one-shot −
+    3| (if IMP's effect lies within this band, its per-unit counts explain it). C4's null (the magnitude-binned fate
+    shuffle) is inside C4's effect already."""
+    from impkit import verdicts as V
+
+    kn = s.get("kurtosis_count_null", {}).get("values") or []
+    one = _last(s, "oneshot", "kurtosis")
+    if not len(kn) or len(kn) != one.size:
+        return {}
+    return {"C3b": V.c3b(np.asarray(kn, dtype=float), one)}
 
 
 # robustness comparisons: name -> (condition a, condition b, paired); "a more local than b"
@@ -395,12 +416,22 @@ def null_pools(directory: str | Path = RECORDED_DIR, slugs: Sequence[str] = NULL
     return {k: np.concatenate(v) for k, v in pools.items()}
 
 
+def _analysis_code() -> str:
+    """A hash of the code a summary is computed by (this module, the analysis, the metrics and the verdicts): a
+    cached summary from other code is never read back."""
+    import hashlib
+
+    pkg = Path(__file__).resolve().parent
+    files = [pkg / "scale.py", pkg / "analysis.py", pkg / "verdicts.py", *sorted((pkg / "metrics").glob("*.py"))]
+    return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:16]
+
+
 def _summary_key(runs: Sequence, cavity_inputs: int, every_round: bool) -> str:
     """A hash of what a summary depends on: each run's config and completed rounds, and the analysis settings."""
     import hashlib
 
     parts = sorted(json.dumps([r.config.to_dict(), list(r.rounds_done)], sort_keys=True, default=str) for r in runs)
-    raw = json.dumps([FORMAT, parts, int(cavity_inputs), bool(every_round)], sort_keys=True)
+    raw = json.dumps([FORMAT, _analysis_code(), parts, int(cavity_inputs), bool(every_round)], sort_keys=True)
     return hashlib.sha256(raw.encode()).hexdigest()[:20]
 
 

@@ -245,3 +245,18 @@ def test_paper_rf_width_fits_every_counted_unit_without_background():
     assert w[:4].max() < 3.5 and w[4:8].min() > 5.0          # local blobs narrow, random masks broad
     ref = rf_width_fit(masks, (1, 16, 16), min_weights=8, background=False, fit_undetected=True)
     np.testing.assert_allclose(w[:-1], ref.sigma_x_fit[:-1], rtol=1e-9)
+
+
+def test_count_matched_mask_keeps_each_units_count_at_random_places():
+    from impkit.analysis import count_matched_mask
+
+    rng = np.random.default_rng(0)
+    m = np.zeros((50, 100), bool)
+    m[:, :10] = True                                  # a local block: the first 10 inputs of every unit
+    m[7] = False
+    m[3, :40] = True
+    out = count_matched_mask(m, seed=1)
+    np.testing.assert_array_equal(out.sum(1), m.sum(1))
+    assert out[:, :10].mean() < 0.3                   # no longer where the block was
+    np.testing.assert_array_equal(out, count_matched_mask(m, seed=1))
+    assert not np.array_equal(out, count_matched_mask(m, seed=2))

@@ -141,6 +141,11 @@ def test_summary_follows_the_claim_pages(tiny_summary):
     assert s["robustness"]["detection rate"]["IMP vs random"]["mean"] == pytest.approx(
         (det["imp"] - det["random"]).mean())
     assert s["accuracy"]["imp"]["final"]["n"] == 2
+    # C3b's count-matched null: IMP's per-unit counts at random places, on C3b's axis
+    assert s["kurtosis_count_null"]["seeds"] == [0, 1] and len(s["kurtosis_count_null"]["values"]) == 2
+    one = np.asarray(s["curves"]["oneshot"]["kurtosis"], float)[:, -1]
+    assert s["analysis_nulls"]["C3b"]["mean"] == pytest.approx(
+        np.mean(np.abs(np.asarray(s["kurtosis_count_null"]["values"]) - 3) - np.abs(one - 3)))
     # heavy-tailed inputs: dense preactivations already above 3 (the clone's near 3)
     k0 = np.asarray(s["curves"]["imp"]["kurtosis"])[:, 0].mean()
     k0_clone = np.asarray(s["curves"]["imp_clone"]["kurtosis"])[:, 0].mean()
