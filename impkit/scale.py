@@ -158,12 +158,11 @@ def _nulls() -> list[Rung]:
     # show there comes from the input statistics alone, with no class signal to read.
     R = Rung
     shuffle = {"data.options.shuffle_labels": True}
-    return [R("null-shuffle-base", "heavy", "null", "shuffled labels (default task)", 1.0, shuffle, recorded=True,
-              seeds=5),
+    return [R("null-shuffle-base", "heavy", "null", "shuffled labels (default task)", 1.0, shuffle, recorded=True),
             R("null-shuffle-side32", "heavy", "null", "shuffled labels, 32×32 inputs", 32,
               {**shuffle, "data.options.L": 32}, recorded=True),
             R("null-shuffle-photos", "photos", "null", "shuffled labels (photo patches)", 1.0, shuffle,
-              recorded=True, seeds=5)]
+              recorded=True)]
 
 
 LADDER: list[Rung] = _ladder()
