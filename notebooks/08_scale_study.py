@@ -173,7 +173,8 @@ for key in CLAIMS:
                                                    if tr.first_reproduced else "")
     nulls = [f"{s}: {summaries[s]['verdicts'].get(key, verdicts.UNDEFINED)}" for s in null_order]
     null_text = ("; null runs — " + ", ".join(nulls)) if nulls else "; no null run recorded"
-    change = (f"{tr.change.text} from {base_slug} to {top_slug} ({tr.change.verdict} that it grows)"
+    change = (f"{tr.change.text} from {base_slug} to {top_slug} "
+              f"({verdicts.in_words(tr.change.verdict, 'grows', 'shrinks')})"
               if top_slug != base_slug else f"one rung of that task here ({base_slug}): no trend")
     lines.append(f"**{key}** {where}{null_text}. Change: {change}.")
     glue(f"scale_{key.lower()}_where", where, display=False)
