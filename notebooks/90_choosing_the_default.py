@@ -43,7 +43,7 @@
 # date, device and wall time of the recording. So the book is the same with or without the package installed.
 #
 # **Why the default changed.** Until 2026-11-24 the preset's task was the NLGP through a saturating erf at gain 10,
-# whose pixels are *sub*-Gaussian (kurtosis 1.05). This screen then ranked first the same field through the
+# whose pixels are *sub*-Gaussian (kurtosis 1.07). This screen then ranked first the same field through the
 # expanding signed square, whose pixels are heavy-tailed like natural images' (kurtosis 11.7); on that task C4
 # reproduced where the erf task's was partly reproduced (see the scale-study page), and the kurtosis claim C3b can be
 # tested in the paper's sense, preactivations above 3. So the preset now uses the heavy-tailed task, and the erf
