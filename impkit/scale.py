@@ -537,17 +537,18 @@ def _nan(x):
     return float("nan") if x is None else x
 
 
-def read_summary(path: str | Path) -> dict:
-    """A summary written by :func:`write_summary` (null -> NaN); ValueError naming the file if it is not one."""
+def read_summary(path: str | Path, fmt: str = FORMAT, regenerate: str = "python -m impkit.scale record") -> dict:
+    """A summary written by :func:`write_summary` (null -> NaN) of format ``fmt`` (the scale study's, or e.g.
+    :data:`impkit.sweep.FORMAT` for a recorded screen row); ValueError naming the file and ``regenerate SLUG``
+    if it is not one."""
     path = Path(path)
+    fix = f"regenerate it with `{regenerate} {path.stem}`"
     try:
         s = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as e:
-        raise ValueError(f"{path}: not a readable scale-study summary ({e}); regenerate it with "
-                         f"`python -m impkit.scale record {path.stem}`") from None
-    if not isinstance(s, dict) or s.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a scale-study summary of format {FORMAT}; regenerate it with "
-                         f"`python -m impkit.scale record {path.stem}`")
+        raise ValueError(f"{path}: not a readable recorded summary ({e}); {fix}") from None
+    if not isinstance(s, dict) or s.get("format") != fmt:
+        raise ValueError(f"{path}: not a recorded summary of format {fmt}; {fix}")
     return _nan(s)
 
 

@@ -20,7 +20,7 @@
 # experiment that is too small. This page measures the same effects along a **ladder of rungs** from the default towards the paper's
 # setting (32×32×3 inputs, 1024 + 1024 hidden units, 40,000 steps per round, 1.28 M images), changing one factor
 # at a time — input side, hidden width, steps per round, training-set size — and then several together, on three
-# tasks: the NLGP through a saturating erf at gain 10 (*sub*-Gaussian pixels, kurtosis 1.05; the book's default
+# tasks: the NLGP through a saturating erf at gain 10 (*sub*-Gaussian pixels, kurtosis 1.07; the book's default
 # until 2026-11-24), the same field through the expanding signed square (heavy-tailed pixels like natural images',
 # kurtosis 11.7; the default task now, see the data page and the appendix) and patches of photographs.
 #

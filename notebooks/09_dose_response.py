@@ -18,14 +18,14 @@
 # The paper's hypothesis is that IMP localises because it amplifies the inputs' **non-Gaussian** statistics, and its
 # Fig 4B shows the preactivation kurtosis rising **above 3** under IMP on ImageNet32, whose pixels are heavy-tailed.
 # The NLGP through a saturating erf (the book's default task until 2026-11-24) cannot test that half: its pixels are
-# *sub*-Gaussian (kurtosis about 1.05 at gain 10) and its preactivations light-tailed. Lufkin, Saxe & Grant (2024)
+# *sub*-Gaussian (kurtosis about 1.07 at gain 10) and its preactivations light-tailed. Lufkin, Saxe & Grant (2024)
 # even argue that negative excess kurtosis is what drives localisation, while ImageNet32 localises with kurtosis
 # above 3.
 #
 # Here the same Gaussian field of the default task (two classes of correlation length 2 and 3 pixels on a 24×24
 # torus) is passed through one of two odd non-linearities, sweeping the pixels' kurtosis from sub- to
 # super-Gaussian with everything else fixed: the saturating $\mathrm{erf}(g z/\sqrt 2)$ for gains $g$ = 10, 3, 1
-# (kurtosis 1.05 to 1.8) and the expanding signed power $\mathrm{sign}(z)|z|^p$ for $p$ = 1 (the Gaussian field
+# (kurtosis 1.07 to 1.8) and the expanding signed power $\mathrm{sign}(z)|z|^p$ for $p$ = 1 (the Gaussian field
 # itself), 1.5, 2 (the default task) and 3 (kurtosis 3 to 46), each normalised to unit variance. At each point IMP, one-shot and random
 # pruning run on the data and on its Gaussian clone, and we ask: **does IMP localise on heavy-tailed inputs, more
 # than on their clone? Does the preactivation kurtosis then rise above 3 under IMP, and more than under one-shot
