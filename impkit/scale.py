@@ -461,7 +461,7 @@ def measure(r: Rung, seeds: Sequence[int] = (0, 1), root: str | Path = "runs", d
     cached = Path(root) / ".summaries" / f"{key}.json"
     if cached.is_file():
         try:
-            s = read_summary(cached)
+            s = read_summary(cached, FORMAT)
         except ValueError:  # unreadable or another format: recompute
             s = None
     else:
@@ -537,18 +537,25 @@ def _nan(x):
     return float("nan") if x is None else x
 
 
-def read_summary(path: str | Path, fmt: str = FORMAT, regenerate: str = "python -m impkit.scale record") -> dict:
-    """A summary written by :func:`write_summary` (null -> NaN) of format ``fmt`` (the scale study's, or e.g.
-    :data:`impkit.sweep.FORMAT` for a recorded screen row); ValueError naming the file and ``regenerate SLUG``
-    if it is not one."""
+# formats read back: this one, and the summaries recorded before the calibrated rules (listed by the pages as not
+# judged: they hold no per-seed primary statistics)
+READ_FORMATS = (FORMAT, "impkit.scale/1")
+
+
+def read_summary(path: str | Path, fmt: str | tuple = READ_FORMATS,
+                 regenerate: str = "python -m impkit.scale record") -> dict:
+    """A summary written by :func:`write_summary` (null -> NaN) of format ``fmt`` (one or a tuple: the scale
+    study's, or e.g. :data:`impkit.sweep.FORMAT` for a recorded screen row); ValueError naming the file and
+    ``regenerate SLUG`` if it is not one."""
+    fmts = (fmt,) if isinstance(fmt, str) else tuple(fmt)
     path = Path(path)
     fix = f"regenerate it with `{regenerate} {path.stem}`"
     try:
         s = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as e:
         raise ValueError(f"{path}: not a readable recorded summary ({e}); {fix}") from None
-    if not isinstance(s, dict) or s.get("format") != fmt:
-        raise ValueError(f"{path}: not a recorded summary of format {fmt}; {fix}")
+    if not isinstance(s, dict) or s.get("format") not in fmts:
+        raise ValueError(f"{path}: not a recorded summary of format {' or '.join(fmts)}; {fix}")
     return _nan(s)
 
 

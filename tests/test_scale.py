@@ -196,7 +196,7 @@ def test_bad_recorded_file_names_file_and_fix(tmp_path):
     with pytest.raises(ValueError, match=r"nlgp-side32.json: not a readable.*python -m impkit.scale record nlgp-side32"):
         scale.read_summary(bad)
     bad.write_text(json.dumps({"format": "other"}))
-    with pytest.raises(ValueError, match="not a recorded summary of format impkit.scale/1"):
+    with pytest.raises(ValueError, match="not a recorded summary of format impkit.scale/2 or impkit.scale/1"):
         scale.load_recorded(tmp_path)
 
 
