@@ -182,6 +182,12 @@ fs = {k: analysis.final_summary(rows, k) for k in ("sigma_paper_median", "sigma_
 for key, short in (("sigma_paper_median", "med"), ("sigma_paper_mean", "mean")):
     for c, v in fs[key].items():
         glue(f"rf_{short}_{c.slug}", v["mean"], display=False)
+# the robustness measures at the last round (the results page quotes them): rf_* = width over detected units
+for key, short, scale_ in (("sigma_x_mean", "rf", 1), ("frac_detected", "det", 100), ("li_mean", "li", 1)):
+    for c, v in analysis.final_summary(rows, key).items():
+        glue(f"{short}_{c.slug}", scale_ * v["mean"], display=False)
+glue("rf_c3_verdict", effects["C3a"].verdict, display=False)
+glue("rf_c2_verdict", f"C2a {effects['C2a'].verdict}, C2b {effects['C2b'].verdict}", display=False)
 verdict_rows = claims.verdict_table(effects, accuracy)
 display(table(verdict_rows, title="Primary verdicts at the last round (90 % interval over seeds)"))
 rob_rows, disagree = [], {}
