@@ -140,8 +140,8 @@ fig = plotting.ica_pca_figure(g0.ica_filters, g0.pca_filters, shape, g0.ica_wind
 fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.1), gridspec_kw={"width_ratios": [0.7, 1]})
 plotting.paired_by_seed(ratio, ratio_null, ("images", "Gaussian null"), "median window energy, ICA / PCA",
                         ax=axes[0], seeds=seeds, title="C1 · per seed")
-plotting.effect_axis({"C1": c1}, {}, verdicts.CLAIMS["C1"].delta, ax=axes[1], unit="ratio",
-                     title="C1: images minus Gaussian", no_nulls="null: the Gaussian, subtracted in the effect")
+fig = plotting.effect_axis({"C1": c1}, {}, verdicts.CLAIMS["C1"].delta, ax=axes[1], unit="ratio",
+                           title="C1: images minus Gaussian", no_nulls="null: the Gaussian, subtracted in the effect")
 
 # %% [markdown]
 # ## Localisation and non-Gaussianity, in numbers

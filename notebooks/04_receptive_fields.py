@@ -126,8 +126,8 @@ plotting.metric_vs_sparsity({c: med[c] for c in (IMP, IMP_CLONE, RANDOM, RANDOM_
                             r"RF width $\sigma_x$, median over units (px)", ax=axes[0],
                             title="C2 · the paper's RF width (Fig. 3C)")
 c2_nulls = {f"{k} · {n}": e for k in ("C2a", "C2b") for n, e in nulls[k][0].items()}
-plotting.effect_axis({k: effects[k] for k in ("C2a", "C2b") if k in effects}, c2_nulls,
-                     verdicts.CLAIMS["C2a"].delta, ax=axes[1], unit="px", title=f"C2 at round {last}")
+fig = plotting.effect_axis({k: effects[k] for k in ("C2a", "C2b") if k in effects}, c2_nulls,
+                           verdicts.CLAIMS["C2a"].delta, ax=axes[1], unit="px", title=f"C2 at round {last}")
 
 # %% [markdown]
 # ## Fig. 4A · C3a: IMP vs one-shot
@@ -141,8 +141,8 @@ fig, axes = plt.subplots(1, 2, figsize=(10.4, 3.1), gridspec_kw={"width_ratios":
 plotting.metric_vs_sparsity({c: mean_w[c] for c in (IMP, ONESHOT, RANDOM) if c in mean_w},
                             r"RF width $\sigma_x$, mean over units (px)", ax=axes[0],
                             title="C3a · the paper's RF width (Fig. 4A)")
-plotting.effect_axis({"C3a": effects["C3a"]} if "C3a" in effects else {}, nulls["C3a"][0],
-                     verdicts.CLAIMS["C3a"].delta, ax=axes[1], unit="px", title=f"C3a at round {last}")
+fig = plotting.effect_axis({"C3a": effects["C3a"]} if "C3a" in effects else {}, nulls["C3a"][0],
+                           verdicts.CLAIMS["C3a"].delta, ax=axes[1], unit="px", title=f"C3a at round {last}")
 
 # %% [markdown]
 # ## Robustness measures

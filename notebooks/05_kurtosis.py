@@ -100,8 +100,8 @@ fig, axes = plt.subplots(1, 3, figsize=(13.2, 3.3), gridspec_kw={"width_ratios":
 plotting.metric_vs_sparsity(kc, "kurtosis (per class)", ax=axes[0], hline=3.0, title="per class, averaged")
 plotting.metric_vs_sparsity(gap, r"$|\kappa_{IMP} - 3| - |\kappa_{one-shot} - 3|$", ax=axes[1], hline=0.0,
                             title="C3b · the gap, per class")
-plotting.effect_axis({"C3b": effects["C3b"]}, null_c3b, verdicts.CLAIMS["C3b"].delta, ax=axes[2],
-                     unit="kurtosis", title=f"C3b at round {int(kc[IMP]['rounds'][-1])}")
+fig = plotting.effect_axis({"C3b": effects["C3b"]}, null_c3b, verdicts.CLAIMS["C3b"].delta, ax=axes[2],
+                           unit="kurtosis", title=f"C3b at round {int(kc[IMP]['rounds'][-1])}")
 
 # %% [markdown]
 # The robustness measure: kurtosis over all inputs pooled (the classes mixed), same colours.

@@ -121,8 +121,8 @@ fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.2), gridspec_kw={"width_ratios": 
 plotting.paired_by_seed(on_time, shuffled, ("on time", "fates shuffled\n(within magnitude bins)"),
                         "share of fate groups positive\nthe round before removal", ax=axes[0],
                         seeds=[r.seed for r in runs], title="C4 · per seed")
-plotting.effect_axis({"C4": effects["C4"]}, null_c4, verdicts.CLAIMS["C4"].delta, ax=axes[1], unit="share",
-                     title="C4: on time minus shuffled")
+fig = plotting.effect_axis({"C4": effects["C4"]}, null_c4, verdicts.CLAIMS["C4"].delta, ax=axes[1],
+                           unit="share", title="C4: on time minus shuffled")
 
 # %% [markdown]
 # ## Verdict
