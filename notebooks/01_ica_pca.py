@@ -112,7 +112,8 @@ ratio = np.array([res[s].window_ratio for s in seeds])
 ratio_null = np.array([null[s].window_ratio for s in seeds])
 c1 = verdicts.c1(ratio, ratio_null)
 r0, s0 = res[seeds[0]], seeds[0]
-print(f"{len(seeds)} seeds x {len(Xs[s0])} images of {patch_size}x{patch_size} ({color}) from {origin}")
+print(f"{sum(len(x) for x in Xs.values())} patches of {patch_size}x{patch_size} ({color}) from {origin}: "
+      f"{len(seeds)} seeds x {len(Xs[s0])}")
 
 # %% [markdown]
 # ## ICA and PCA filters
