@@ -193,8 +193,8 @@ glue("c1_ratio", float(ratio.mean()), display=False)
 glue("c1_ratio_null", float(ratio_null.mean()), display=False)
 report(f"**C1 {c1.verdict}** ({verdicts.CLAIMS['C1'].title}): the ratio of median best-{window}×{window}-window "
        f"energies, ICA over PCA, is {ratio.mean():.2f} on the images and {ratio_null.mean():.2f} on the Gaussian "
-       f"with their covariance (means over seeds); the effect, images minus Gaussian, is {c1.text} over {c1.n} "
-       f"seeds, smallest detectable effect {c1.mde:.3g}. No network is trained here: there is no accuracy to "
+       f"with their covariance (means over seeds); the effect, images minus Gaussian, is {c1.text} ({c1.n} "
+       f"seeds), smallest detectable effect {c1.mde:.3g}. No network is trained here: there is no accuracy to "
        "report.",
        f"Descriptive (does not vote): ICA projections have median kurtosis {sm['ica_kurtosis_median']:.1f}, PCA "
        f"projections {sm['pca_kurtosis_median']:.1f} (Gaussian = 3).")
