@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = ("analysis", "cli", "conditions", "config", "data", "device", "display", "engines", "grid", "methods",
                "metrics", "model", "params", "plan", "plotting", "presets", "prune", "rounds", "runformat", "runs",
-               "seeding", "store",
+               "seeding", "store", "claims",
                "sweep", "train", "verdicts")
 
 

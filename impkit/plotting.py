@@ -11,6 +11,7 @@ from typing import Mapping, Sequence
 
 # The backend is the caller's choice (inline in notebooks, Agg in scripts and tests via MPLBACKEND).
 import matplotlib
+import matplotlib.patches
 import matplotlib.ticker
 import matplotlib.pyplot as plt
 import numpy as np
@@ -23,7 +24,8 @@ __all__ = [
     "OKABE_ITO", "SOURCE_STYLES", "style", "method_color", "condition_color", "condition_style",
     "mask_gallery", "mask_rgb", "filter_grid", "ica_pca_figure", "clone_figure",
     "metric_vs_sparsity", "sparsity_axis", "SPARSITY_TICKS", "COUNT_NOTE", "cavity_by_fate", "cavity_by_fate_rounds",
-    "rf_width_hist", "effect_by_rung", "effect_vs_kurtosis",
+    "rf_width_hist", "effect_by_rung", "effect_vs_kurtosis", "effect_axis",
+    "paired_by_seed",
 ]
 
 OKABE_ITO = {
@@ -484,3 +486,110 @@ def effect_vs_kurtosis(series: Mapping[str, Mapping], ylabel: str, ax=None, titl
     ax.set_xscale("log")
     ax.set_xlabel("pixel kurtosis of the inputs (3 = Gaussian; log scale)")
     return _finish(fig, ax, ylabel, title)
+
+
+def _interval(e) -> tuple[float, float, float, str]:
+    """(mean, lo, hi, verdict) of an :class:`impkit.verdicts.Effect` or its dict."""
+    get = (lambda k: e.get(k)) if isinstance(e, Mapping) else (lambda k: getattr(e, k, None))
+    f = lambda k: float(get(k)) if get(k) is not None else float("nan")  # noqa: E731
+    return f("mean"), f("lo"), f("hi"), str(get("verdict") or "")
+
+
+def effect_axis(effects: Mapping[str, object], nulls: Mapping[str, object] | None, delta: float, ax=None,
+                unit: str = "", title: str | None = None, no_nulls: str = "no null runs recorded"):
+    """A claim's verdict on one axis: each effect (rows from the top) as its mean with its 90 % interval, the margin
+    ±δ marked (dashed lines, the band between them shaded: "no effect that matters"), 0 as a thin line, and below the
+    effects the **null bands**: the 90 % intervals of the same effect in the recorded null runs, as grey bands.
+
+    ``effects``: label -> :class:`impkit.verdicts.Effect` (or its dict: ``mean``, ``lo``, ``hi``, ``verdict``);
+    the verdict is written beside each row. ``nulls``: label -> the same, for the null runs (None or empty: no band,
+    and the axis says "no null runs recorded"). An interval with an infinite end (one seed) is drawn to the edge
+    of the axis with an arrow; an undefined effect (NaN) as a cross at 0 labelled "undefined". ``no_nulls``: what
+    the axis says when there is no null band.
+    Returns the figure.
+    """
+    if not delta > 0:
+        raise ValueError(f"effect_axis: the margin delta must be positive, got {delta!r}")
+    nulls = dict(nulls or {})
+    rows = [(str(k), _interval(e), False) for k, e in effects.items()] + \
+           [(str(k), _interval(e), True) for k, e in nulls.items()]
+    if ax is None:
+        fig, ax = _fig(figsize=(4.6, 0.5 * max(len(rows), 2) + 1.0))
+    else:
+        fig = ax.figure
+    finite = [x for _, (m, lo, hi, _v), _n in rows for x in (m, lo, hi) if np.isfinite(x)]
+    span = max([abs(x) for x in finite] + [2 * delta])
+    xmax = 1.15 * span
+    ax.set_xlim(-xmax, xmax)
+    ax.axvspan(-delta, delta, color="0.93", lw=0, zorder=0)
+    for x in (-delta, delta):
+        ax.axvline(x, color="0.45", lw=0.9, ls="--", zorder=1)
+    ax.axvline(0, color="0.7", lw=0.7, zorder=1)
+    labels = []
+    for i, (label, (m, lo, hi, verdict), is_null) in enumerate(rows):
+        y = -i
+        labels.append(label)
+        if not np.isfinite(m):
+            ax.plot([0], [y], "x", color="0.3", ms=6, zorder=3)
+            ax.annotate("undefined", (0, y), xytext=(6, 4), textcoords="offset points", fontsize=7, color="0.3")
+            continue
+        a, b = (max(lo, -xmax) if not np.isnan(lo) else m), (min(hi, xmax) if not np.isnan(hi) else m)
+        if is_null:
+            ax.add_patch(matplotlib.patches.Rectangle((a, y - 0.22), b - a, 0.44, color="0.6", alpha=0.45, lw=0,
+                                                      zorder=2, gid="null band"))
+            ax.plot([m], [y], "|", color="0.35", ms=9, zorder=3)
+        else:
+            ax.plot([a, b], [y, y], color=OKABE_ITO["black"], lw=2, zorder=3, solid_capstyle="butt")
+            ax.plot([m], [y], "o", color=OKABE_ITO["black"], ms=5, zorder=4)
+            for end, inf in ((a, np.isinf(lo)), (b, np.isinf(hi))):
+                if inf:
+                    ax.annotate("", xy=(end, y), xytext=(end - np.sign(end) * 0.1 * xmax, y),
+                                arrowprops={"arrowstyle": "->", "color": OKABE_ITO["black"]})
+            if verdict:
+                ax.annotate(verdict, (m, y), xytext=(0, 7), textcoords="offset points", ha="center", fontsize=7)
+    if not nulls:
+        ax.annotate(no_nulls, (0.99, 0.02), xycoords="axes fraction", ha="right", va="bottom",
+                    fontsize=7, color="0.4")
+    ax.set_yticks([-i for i in range(len(rows))])
+    ax.set_yticklabels(labels)
+    for t, (_, _, is_null) in zip(ax.get_yticklabels(), rows):
+        if is_null:
+            t.set_color("0.4")
+    ax.set_ylim(-len(rows) + 0.4, 0.7)
+    ax.set_xlabel(f"effect{f' ({unit})' if unit else ''}: mean and 90 % interval over seeds; dashed: ±δ = "
+                  f"±{delta:g}")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def paired_by_seed(a, b, labels: Sequence[str] = ("a", "b"), ylabel: str = "", ax=None, title: str | None = None,
+                   seeds: Sequence[int] | None = None):
+    """Two values per seed side by side: a grey line per seed from ``a`` (left) to ``b`` (right), and the means over
+    seeds as black bars. ``a``, ``b``: (seeds,) aligned by seed (NaN seeds drawn where finite). Returns the
+    figure."""
+    a, b = np.asarray(a, dtype=float).ravel(), np.asarray(b, dtype=float).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"paired_by_seed needs one value per seed on both sides, got {a.shape} and {b.shape}")
+    if ax is None:
+        fig, ax = _fig(figsize=(2.8, 3.1))
+    else:
+        fig = ax.figure
+    for i in range(a.size):
+        ax.plot([0, 1], [a[i], b[i]], "o-", color="0.55", ms=4, lw=1)
+        if seeds is not None and np.isfinite(a[i]):
+            ax.annotate(f"seed {seeds[i]}", (0, a[i]), xytext=(-6, 0), textcoords="offset points", ha="right",
+                        va="center", fontsize=6, color="0.45")
+    for x, v in ((0, a), (1, b)):
+        v = v[np.isfinite(v)]
+        if v.size:
+            ax.plot([x - 0.18, x + 0.18], [v.mean()] * 2, color=OKABE_ITO["black"], lw=2.2, gid="mean")
+    ax.set_xticks([0, 1])
+    ax.set_xticklabels(list(labels))
+    ax.set_xlim(-0.6, 1.4)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig

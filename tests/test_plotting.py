@@ -161,3 +161,53 @@ def test_gallery_explains_the_numbers_over_the_masks():
     assert fig._suptitle.get_text().splitlines() == ["IMP round 10", plotting.COUNT_NOTE]
     assert [a.get_title() for a in fig.axes[:4]] == [str(int(masks[u].sum())) for u in
                                                       np.argsort(-masks.sum(1), kind="stable")[:4]]
+
+
+def test_effect_axis_marks_delta_intervals_and_null_bands():
+    from impkit import verdicts
+
+    e = verdicts.judge([1.5, 2.0, 2.5], 1.0)
+    one = verdicts.judge([0.3], 1.0)  # one seed: infinite interval
+    undef = verdicts.judge([np.nan, np.nan], 1.0)
+    nulls = {"null · shuffled labels": {"mean": 0.1, "lo": -0.4, "hi": 0.6, "verdict": "not reproduced"}}
+    fig = plotting.effect_axis({"C3a": e, "one seed": one, "none": undef}, nulls, delta=1.0, unit="px")
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["C3a", "one seed", "none", "null · shuffled labels"]
+    lo, hi = ax.get_xlim()
+    assert lo <= -1.0 and hi >= max(e.hi, 1.0) and np.isclose(-lo, hi)
+    # ±δ marked by two vertical lines at exactly ±1
+    vlines = sorted(float(line.get_xdata()[0]) for line in ax.lines if line.get_linestyle() == "--")
+    assert vlines == [-1.0, 1.0]
+    # the effect's interval drawn from lo to hi on its row (y = 0)
+    bars = [line for line in ax.lines if len(line.get_xdata()) == 2 and line.get_linewidth() == 2]
+    np.testing.assert_allclose(sorted(bars[0].get_xdata()), [e.lo, e.hi])
+    # the null band: a rectangle from the null's lo to hi on the last row
+    rects = [p for p in ax.patches if p.get_gid() == "null band"]
+    assert len(rects) == 1 and np.isclose(rects[0].get_x(), -0.4) and np.isclose(rects[0].get_width(), 1.0)
+    assert np.isclose(rects[0].get_y() + rects[0].get_height() / 2, -3)
+    texts = [t.get_text() for t in ax.texts]
+    assert "reproduced" in texts and "undefined" in texts and "no null runs recorded" not in texts
+
+
+def test_effect_axis_without_nulls_says_so_and_rejects_bad_delta():
+    from impkit import verdicts
+
+    fig = plotting.effect_axis({"C4": verdicts.judge([0.2, 0.3], 0.1)}, {}, delta=0.1)
+    ax = fig.axes[0]
+    assert "no null runs recorded" in [t.get_text() for t in ax.texts]
+    assert not [p for p in ax.patches if p.get_gid() == "null band"]
+    with pytest.raises(ValueError):
+        plotting.effect_axis({"C4": verdicts.judge([0.2, 0.3], 0.1)}, None, delta=0.0)
+
+
+def test_paired_by_seed_draws_one_line_per_seed_and_the_means():
+    fig = plotting.paired_by_seed([0.6, 0.8, np.nan], [0.5, 0.4, 0.3], ("on time", "shuffled"), "share",
+                                  seeds=[0, 1, 2])
+    ax = fig.axes[0]
+    means = [line for line in ax.lines if line.get_gid() == "mean"]
+    assert [float(m.get_ydata()[0]) for m in means] == pytest.approx([0.7, 0.4])
+    assert len([line for line in ax.lines if line.get_gid() != "mean"]) == 3
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["on time", "shuffled"]
+    with pytest.raises(ValueError):
+        plotting.paired_by_seed([1.0], [1.0, 2.0])

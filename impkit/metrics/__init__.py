@@ -34,9 +34,11 @@ from impkit.metrics.detection import detection_threshold
 from impkit.metrics.ica import (
     ICAPCAResult,
     best_window_energy,
+    gaussian_null,
     ica_pca,
     inverse_participation_ratio,
     localization,
+    window_ratio,
 )
 from impkit.metrics.kurtosis import KurtosisAccumulator, PreactKurtosis, kurtosis, preactivation_kurtosis
 from impkit.metrics.receptive_field import RFWidthResult, gaussian_fit_profiles, rf_width, rf_width_fit
@@ -49,4 +51,5 @@ __all__ = [
     "kurtosis", "preactivation_kurtosis", "PreactKurtosis", "KurtosisAccumulator",
     "cavity_scores", "cavity_scores_bruteforce", "fate_round", "group_by_fate", "cavity_by_fate_over_rounds",
     "on_time_share", "shuffled_on_time_share", "ica_pca", "ICAPCAResult", "localization", "best_window_energy", "inverse_participation_ratio",
+    "gaussian_null", "window_ratio",
 ]
