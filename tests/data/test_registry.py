@@ -26,9 +26,12 @@ def test_declared_option_types_match_the_loaders():
 
     for mod, name in [(nlgp, "nlgp"), (photos, "photos"), (fashion_mnist, "fashion-mnist"),
                       (imagenet32, "imagenet32")]:
-        assert set(mod.OPTION_TYPES) == set(mod.OPTIONS) and data.option_types(name) == mod.OPTION_TYPES, name
+        # every dataset also takes the options load() handles around the loader (shuffle_labels)
+        assert set(mod.OPTION_TYPES) == set(mod.OPTIONS), name
+        assert data.option_types(name) == {**mod.OPTION_TYPES, **data.COMMON_OPTION_TYPES}, name
     assert set(clone.CLONE_OPTION_TYPES) == set(clone.CLONE_OPTIONS)
-    assert data.option_types("nlgp-clone") == {**nlgp.OPTION_TYPES, **clone.CLONE_OPTION_TYPES}
+    assert data.option_types("nlgp-clone") == {**nlgp.OPTION_TYPES, **data.COMMON_OPTION_TYPES,
+                                               **clone.CLONE_OPTION_TYPES}
     assert data.option_types("toy") is None  # declared by nobody: the loader checks its options itself
 
 
