@@ -1,6 +1,6 @@
 """`make bench`: every benchmark of impkit on this machine, one after the other.
 
-Training step speed (naive loop vs batched replicas, projected paper reproduction time), analysis speed (closed-form
+Training step speed (naive loop vs PyTorch's vmap ensembling recipe vs batched replicas, projected paper reproduction time), analysis speed (closed-form
 vs brute-force cavity scores, RF-width analysis) and data loading (time and peak memory). Figures are printed as
 measured in this run; ratios compare numbers taken in the same run.
 """

@@ -21,10 +21,13 @@ from impkit.metrics import (
     fate_round,
     group_by_fate,
     locality_index,
+    on_time_share,
     preactivation_kurtosis,
     rf_width_fit,
+    shuffled_on_time_share,
 )
 from impkit.runs import Run
+from impkit.seeding import derive_seed
 
 def group_runs(runs: Iterable[Run]) -> dict[tuple[str, str], list[Run]]:
     """Runs grouped by (dataset, method), each group sorted by seed; data before clone, then by dataset name, then
@@ -71,6 +74,22 @@ def paper_rf_width(masks, image_shape, min_weights: int = 8, **fit_options) -> n
     opts = {k: v for k, v in fit_options.items() if k not in ("background", "fit_undetected")}
     res = rf_width_fit(masks, image_shape, min_weights=min_weights, background=False, fit_undetected=True, **opts)
     return np.where(res.excluded, np.nan, res.sigma_x_fit)
+
+
+def paper_width_rows(runs: Iterable[Run], min_weights: int = 8, rounds: Sequence[int] | None = None,
+                     **fit_options) -> list[dict]:
+    """Per run × round: the primary locality statistic alone (cheaper than :func:`rf_width_rows`): the paper's RF
+    width (:func:`paper_rf_width`) as sigma_paper_median and sigma_paper_mean over counted units, n_counted."""
+    rows = []
+    for r in runs:
+        shape = image_shape(r)
+        for n in (r.rounds_done if rounds is None else rounds):
+            w = paper_rf_width(r.mask(n)[0], shape, min_weights=min_weights, **fit_options)
+            ok = np.isfinite(w)
+            nan = float("nan")
+            rows.append({**_rows_base(r, n), "sigma_paper_median": float(np.median(w[ok])) if ok.any() else nan,
+                         "sigma_paper_mean": float(w[ok].mean()) if ok.any() else nan, "n_counted": int(ok.sum())})
+    return rows
 
 
 def rf_width_rows(runs: Iterable[Run], min_weights: int = 8, rounds: Sequence[int] | None = None,
@@ -326,6 +345,9 @@ def cavity_analysis(run: Run, n_inputs: int = 20000, rounds: Sequence[int] | Non
 
     Returns ``{"fate0": group_by_fate(...) at round 0 (Fig 5B), "over_rounds": cavity_by_fate_over_rounds(...)
     (Fig 5C, scaled by N_W(n) = N (1 − s)^n), "fate": (H, D) fate rounds, "never": fate of survivors,
+    "on_time_share": C4's statistic (:func:`impkit.metrics.cavity.on_time_share`), "shuffled_share": its null with
+    fates shuffled within bins of |θ(t_rewind)| (:func:`impkit.metrics.cavity.shuffled_on_time_share`; both NaN
+    unless every round from 0 on was scored),
     "n_inputs", "n_classes", "n_per_class_min", "n_per_class_median": the inputs used}``.
     """
     if run.method != "imp":
@@ -345,7 +367,13 @@ def cavity_analysis(run: Run, n_inputs: int = 20000, rounds: Sequence[int] | Non
         scores.append(cavity_scores(W, xin, b).cpu().numpy())
     fate0 = group_by_fate(scores[0], fate, mask=masks[0]) if rounds and rounds[0] == 0 else None
     over = cavity_by_fate_over_rounds(scores, masks, prune_fraction=run.config.prune.rate)
-    return {"fate0": fate0, "over_rounds": over, "fate": fate, "never": len(masks), **counts}
+    share, shuffled = float("nan"), float("nan")
+    if rounds == list(range(len(rounds))):  # C4's statistic needs the scores of every round from 0 on
+        W0 = run.weights(0, "rewind")[0][0]
+        share = on_time_share(scores, masks)
+        shuffled = shuffled_on_time_share(scores, masks, W0, seed=derive_seed(run.seed, "c4-shuffle"))
+    return {"fate0": fate0, "over_rounds": over, "fate": fate, "never": len(masks), "on_time_share": share,
+            "shuffled_share": shuffled, **counts}
 
 
 def cavity_over_rounds_mean(results: Sequence[dict]) -> np.ndarray:

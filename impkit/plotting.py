@@ -410,13 +410,17 @@ def _finish(fig, ax, ylabel: str, title: str | None):
 
 
 def effect_by_rung(points: Sequence[Mapping], ylabel: str, ax=None, title: str | None = None,
-                   ref: float | None = None, ref_label: str | None = None, zero: bool = True):
-    """One effect across the rungs of the scale study: a marker at the mean over seeds with a min..max bar.
+                   ref: float | None = None, ref_label: str | None = None, zero: bool = True,
+                   delta: float | None = None):
+    """One effect across the rungs of the scale study: a marker at the mean over seeds with a min..max bar, or,
+    where a point has ``"interval": (mean, lo, hi)`` (an :class:`impkit.verdicts.Effect`'s), with its 90 %
+    interval.
 
     ``points``: in ladder order, each ``{"label": rung name, "group": task name, "values": (seeds,) per-seed
     effect, "recorded": bool}``; groups get colours of the cycle (in order of first appearance) and are separated
     by thin vertical lines; recorded rungs are drawn hollow. ``ref`` draws the paper's value (dotted, labelled
-    ``ref_label``); ``zero`` a line at 0 (no effect).
+    ``ref_label``); ``zero`` a line at 0 (no effect); ``delta`` shades the margin ±δ of the verdict rule (an
+    interval inside it: *not reproduced*; wholly above: *reproduced*).
     """
     if ax is None:
         fig, ax = _fig(figsize=(max(4.2, 0.42 * len(points) + 1.5), 3.2))
@@ -427,8 +431,12 @@ def effect_by_rung(points: Sequence[Mapping], ylabel: str, ax=None, title: str |
         if p["group"] not in groups:
             groups.append(p["group"])
     shown: set[str] = set()
+    if delta is not None:
+        ax.axhspan(-delta, delta, color="0.92", lw=0, zorder=0, label=f"±δ = {delta:g}")
     for i, p in enumerate(points):
-        mean, lo, hi = _seed_stats(p["values"])
+        mean, lo, hi = p["interval"] if p.get("interval") is not None else _seed_stats(p["values"])
+        if not (np.isfinite(lo) and np.isfinite(hi)):  # one seed: no interval, the marker alone
+            lo = hi = mean
         color = _CYCLE[groups.index(p["group"]) % len(_CYCLE)]
         label = p["group"] if p["group"] not in shown else None
         shown.add(p["group"])

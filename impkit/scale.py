@@ -11,7 +11,7 @@ and C4 (cavity scores) computed by :mod:`impkit.verdicts`, exactly as the claim 
 
 Rungs marked ``recorded`` are too long for ``make book`` on two CPU cores. They are run once with
 
-    python -m impkit.scale record RUNG [RUNG ...] [--seeds 0 1] [--root runs] [--out book/recorded/scale]
+    python -m impkit.scale record RUNG [RUNG ...] [--seeds 0 1 2] [--root runs] [--out book/recorded/scale]
 
 which writes ``<out>/<rung slug>.json``: the summary plus its provenance (command, impkit commit, device, torch
 version, date, wall time). Nothing else writes those files; the book reads them with :func:`load_recorded` and
@@ -32,13 +32,16 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-FORMAT = "impkit.scale/1"
+FORMAT = "impkit.scale/2"
 PRESET = "default"
 RECORDED_DIR = Path(__file__).resolve().parent.parent / "book" / "recorded" / "scale"
 METHODS = ("imp", "oneshot", "random")
-# per-round measures stored for every condition, seed and round (row keys of impkit.analysis)
-MEASURES = {"detection": "frac_detected", "li": "li_mean", "width": "sigma_x_mean", "accuracy": "test_acc",
-            "kurtosis": "kurt_class", "kurtosis_all": "kurt_all"}
+# the primary statistics, stored for every condition, seed and round (row keys of impkit.analysis): the paper's RF
+# width (median over units for C2, mean for C3a), per-class preactivation kurtosis (C3b) and test accuracy
+PRIMARY = {"width_median": "sigma_paper_median", "width_mean": "sigma_paper_mean", "kurtosis": "kurt_class",
+           "accuracy": "test_acc"}
+# the robustness measures, at rounds 0, the middle one and the last
+ROBUST = {"detection": "frac_detected", "li": "li_mean", "width_detected": "sigma_x_mean", "kurtosis_all": "kurt_all"}
 CAVITY_INPUTS = 5000  # inputs for the C4 cavity scores of each IMP run (the claim page uses 20,000)
 
 # The three tasks, each a dataset plus overrides of the default preset.
@@ -73,7 +76,8 @@ class Rung:
     paper's own setting; "gain"/"power" for the dose-response points), ``level`` its value in words; ``scale``
     orders rungs of one factor (the x coordinate of the figures: e.g. the side in pixels, the hidden width, steps
     per round, training rows, pixel kurtosis); ``recorded``: too long for ``make book``, committed as a summary;
-    ``preset``: the preset the overrides apply to. ``slug`` names its file.
+    ``preset``: the preset the overrides apply to; ``seeds``: how many seeds ``record`` trains by default.
+    ``slug`` names its file.
     """
 
     slug: str
@@ -84,6 +88,7 @@ class Rung:
     overrides: dict = field(default_factory=dict)
     recorded: bool = False
     preset: str = PRESET
+    seeds: int = 3  # seeds recorded (5 where two seeds took under 3 minutes: the verdicts' intervals narrow)
 
     @property
     def dataset(self) -> str:
@@ -98,6 +103,8 @@ class Rung:
     def name(self) -> str:
         if self.factor in ("gain", "power"):  # dose points: the level says the whole non-linearity
             return f"NLGP, {self.level}"
+        if self.factor == "null":
+            return f"null · {self.level}"
         return f"{TASK_LABELS[self.task]} · {self.level}"
 
 
@@ -109,7 +116,7 @@ def _ladder() -> list[Rung]:
     out = [
         R("nlgp-base", "nlgp", "baseline", "baseline", 1.0),
         R("nlgp-side16", "nlgp", "side", "16×16 inputs", 16, {"data.options.L": 16}),
-        R("nlgp-side32", "nlgp", "side", "32×32 inputs", 32, {"data.options.L": 32}, recorded=True),
+        R("nlgp-side32", "nlgp", "side", "32×32 inputs", 32, {"data.options.L": 32}, recorded=True, seeds=5),
         R("nlgp-width512", "nlgp", "width", "512 hidden units", 512, {"model.hidden": [512]}, recorded=True),
         R("nlgp-steps8k", "nlgp", "steps", "8,000 steps per round", 8000,
           {"train.steps": 8000, "train.t_rewind": 800, "train.eval_every": 2000, "train.checkpoint_every": 4000},
@@ -125,7 +132,7 @@ def _ladder() -> list[Rung]:
           {"train.steps": 8000, "train.t_rewind": 800, "train.eval_every": 2000, "train.checkpoint_every": 4000},
           recorded=True),
         R("heavy-side32", "heavy", "side", "32×32 inputs", 32, {"data.options.L": 32}, recorded=True),
-        R("photos-base", "photos", "baseline", "baseline, 24×24 grey", 1.0, recorded=True),
+        R("photos-base", "photos", "baseline", "baseline, 24×24 grey", 1.0, recorded=True, seeds=5),
         R("photos-rgb32", "photos", "side", "32×32 RGB patches", 32,
           {"data.options.size": 32, "data.options.color": "rgb"}, recorded=True),
         # the top: Table S1 on ImageNet32; 15 h on 2 CPU cores, so recorded only from a GPU (never by "recorded")
@@ -146,26 +153,44 @@ def _dose() -> list[Rung]:
     out = [R(f"dose-g{g:g}", "nlgp", "gain", f"erf, g = {g:g}", pixel_kurtosis("erf", g=g), {"data.options.g": g},
              recorded=g != 10.0) for g in (10.0, 3.0, 1.0)]
     out += [R(f"dose-p{p:g}", "heavy", "power", f"signed power, p = {p:g}", pixel_kurtosis("power", p=p),
-              {"data.options.p": p}, recorded=p != 2.0) for p in (1.0, 1.5, 2.0, 3.0)]
+              {"data.options.p": p}, recorded=p != 2.0, seeds=5 if p in (1.0, 3.0) else 3)
+            for p in (1.0, 1.5, 2.0, 3.0)]
     return out
+
+
+def _nulls() -> list[Rung]:
+    # The controls every verdict must fail on. The Gaussian field (dose-p1: data and clone one distribution, no
+    # higher cumulants) is a dose point; here the same tasks with shuffled training labels: whatever the masks
+    # show there comes from the input statistics alone, with no class signal to read.
+    R = Rung
+    shuffle = {"data.options.shuffle_labels": True}
+    return [R("null-shuffle-base", "heavy", "null", "shuffled labels (default task)", 1.0, shuffle, recorded=True,
+              seeds=5),
+            R("null-shuffle-side32", "heavy", "null", "shuffled labels, 32×32 inputs", 32,
+              {**shuffle, "data.options.L": 32}, recorded=True),
+            R("null-shuffle-photos", "photos", "null", "shuffled labels (photo patches)", 1.0, shuffle,
+              recorded=True, seeds=5)]
 
 
 LADDER: list[Rung] = _ladder()
 DOSE: list[Rung] = _dose()
+NULLS: list[Rung] = _nulls()
+# the null runs' summaries: their per-seed effects feed the calibration and the null bands on the claim pages
+NULL_SLUGS = ("dose-p1", "null-shuffle-base", "null-shuffle-side32", "null-shuffle-photos")
 
 
 def rung(slug: str) -> Rung:
     """The rung (or dose point) named ``slug``; ValueError listing the known ones."""
-    for r in LADDER + DOSE:
+    for r in LADDER + DOSE + NULLS:
         if r.slug == slug:
             return r
-    raise ValueError(f"unknown rung {slug!r}; known: {', '.join(r.slug for r in LADDER + DOSE)}")
+    raise ValueError(f"unknown rung {slug!r}; known: {', '.join(r.slug for r in LADDER + DOSE + NULLS)}")
 
 
 def recorded_slugs() -> list[str]:
     """The rungs and dose points whose summaries are committed (``record recorded``): every recorded one but the
     paper rung, which needs a GPU (15 h on two CPU cores)."""
-    return [r.slug for r in LADDER + DOSE if r.recorded and r.factor != "paper"]
+    return [r.slug for r in LADDER + DOSE + NULLS if r.recorded and r.factor != "paper"]
 
 
 def at_preset(r: Rung, preset: str) -> tuple[str, dict]:
@@ -206,137 +231,179 @@ def _cond_key(cond) -> str:
 def summary(runs: Sequence, cavity_inputs: int = CAVITY_INPUTS, device=None) -> dict:
     """Reduce the runs of one rung (all methods, data and clone, any seeds) to a JSON-able summary.
 
-    ``curves``: condition slug -> {"rounds": (3,), "sparsity": (3,), measure: (seeds, 3) per :data:`MEASURES`} at
-    rounds 0, the middle one and the last;
-    ``final``: measure -> condition slug -> {"mean", "min", "max", "n"} at the last round (RF widths undefined where
-    the detection rate is at most :data:`impkit.verdicts.MIN_DETECTION_RATE`, as on the RF page); ``effects``
-    (:func:`effects`); ``verdicts``: claim -> verdict; ``c4``: hits/total of the just-in-time test.
+    ``curves``: condition slug -> {"rounds": (R,) every round, "sparsity": (R,), "seeds": (S,), and per
+    :data:`PRIMARY` statistic (S, R)}: the primary statistics per seed at every round, so that a later rule
+    change needs no retraining; ``robust_curves``: the same for :data:`ROBUST` at rounds 0, the middle one and the
+    last; ``c4``: per seed the on-time share and its shuffle null (:func:`_c4`); ``claims``: claim key ->
+    :class:`impkit.verdicts.Effect` (as a dict) at the last round (:func:`claim_effects`); ``verdicts``: claim key ->
+    verdict; ``robustness``: measure -> comparison -> Effect; ``accuracy``: condition slug -> {"dense", "final"}
+    summaries over seeds.
     """
-    from impkit import analysis, verdicts
+    from impkit import analysis
 
     runs = list(runs)
     last = min(max(r.rounds_done) for r in runs)
-    # Three rounds carry every verdict and effect: round 0 (dense), the middle round (c3_kurtosis judges whether
-    # the gap grows from there) and the last; measuring all eleven would triple the cost of a rung's analysis.
-    rounds = sorted({0, (last + 1) // 2, last})  # the middle of 0..last, as c3_kurtosis picks it
-    loc = analysis.rf_width_rows(runs, rounds=rounds)
-    acc = [row for row in analysis.accuracy_rows(runs) if row["round"] in rounds]
-    kurt = analysis.kurtosis_rows(runs, rounds=rounds, device=device)
-    rows = {"detection": loc, "li": loc, "width": loc, "accuracy": acc, "kurtosis": kurt, "kurtosis_all": kurt}
+    every = list(range(last + 1))
+    # The robustness measures (detection scan, fit with background, locality index) at three rounds; the primary
+    # statistics at every round.
+    few = sorted({0, (last + 1) // 2, last})
+    loc = analysis.rf_width_rows(runs, rounds=few)
+    paper = analysis.paper_width_rows(runs, rounds=[n for n in every if n not in few]) + loc
+    acc = [row for row in analysis.accuracy_rows(runs) if row["round"] <= last]
+    kurt = analysis.kurtosis_rows(runs, rounds=every, device=device)
+    rows = {"width_median": paper, "width_mean": paper, "kurtosis": kurt, "accuracy": acc,
+            "detection": loc, "li": loc, "width_detected": loc, "kurtosis_all": kurt}
     curves: dict[str, dict] = {}
-    for m, key in MEASURES.items():
-        for cond, c in analysis.curves(rows[m], key).items():
-            d = curves.setdefault(_cond_key(cond), {"rounds": c["rounds"].tolist(),
-                                                     "sparsity": c["sparsity"].tolist()})
-            d[m] = c["values"].tolist()
-    fs_det = analysis.final_summary(loc, "frac_detected")
-    fs_li = analysis.final_summary(loc, "li_mean")
-    fs_w = verdicts.widths_where_detected(analysis.final_summary(loc, "sigma_x_mean"), fs_det)
-    fs_acc = analysis.final_summary(acc, "test_acc")
-    fs_k = analysis.final_summary(kurt, "kurt_class")
-    loc_res = verdicts.locality({"RF width": fs_w, "detection rate": fs_det, "locality index": fs_li})
-    kc = analysis.curves(kurt, "kurt_class")
-    kres = verdicts.c3_kurtosis(kc[verdicts.IMP]["values"], kc[verdicts.ONESHOT]["values"])
-    c4 = _c4(runs, cavity_inputs, device)
-    final = {name: {_cond_key(k): dict(v) for k, v in fs.items()}
-             for name, fs in (("detection", fs_det), ("li", fs_li), ("width", fs_w), ("accuracy", fs_acc),
-                              ("kurtosis", fs_k))}
+    robust: dict[str, dict] = {}
+    for target, table in ((curves, PRIMARY), (robust, ROBUST)):
+        for m, key in table.items():
+            for cond, c in analysis.curves(rows[m], key).items():
+                d = target.setdefault(_cond_key(cond), {"rounds": c["rounds"].tolist(),
+                                                         "sparsity": c["sparsity"].tolist(),
+                                                         "seeds": sorted({r.seed for r in runs})})
+                d[m] = c["values"].tolist()
     out = {
-        "curves": curves, "final": final,
-        "verdicts": {"C2": loc_res.c2_verdict, "C3 locality": loc_res.c3_verdict, "C3 kurtosis": kres.verdict,
-                     "C4": c4["verdict"]},
-        "c4": c4,
-        "kurtosis_gap": kres.gap.tolist(),
-        "sparsity": float(fs_det[verdicts.IMP]["sparsity"]),
+        "curves": curves, "robust_curves": robust, "c4": _c4(runs, cavity_inputs, device),
+        "sparsity": float(curves["imp"]["sparsity"][-1]) if "imp" in curves else float("nan"),
         "image_shape": list(analysis.image_shape(runs[0])),
         "seeds": sorted({r.seed for r in runs}),
     }
-    out["effects"] = effects(out)
+    effects_ = claim_effects(out)
+    out["claims"] = {k: e.as_dict() for k, e in effects_.items()}
+    out["verdicts"] = {k: e.verdict for k, e in effects_.items()}
+    out["robustness"] = {m: {c: e.as_dict() for c, e in comp.items()} for m, comp in robustness(out).items()}
+    out["accuracy"] = accuracy_summary(out)
     return out
 
 
 def _c4(runs: Sequence, n_inputs: int, device) -> dict:
-    """C4 on the IMP runs on the data, as notebook 06 computes it (cavity scores on ``n_inputs`` rows; 0: skipped,
-    verdict undefined)."""
+    """C4 on the IMP runs on the data, as notebook 06 computes it (cavity scores on ``n_inputs`` rows; 0: skipped):
+    per seed the share of fate groups positive the round before removal and its magnitude-binned shuffle null,
+    plus the descriptive Fig 5B trend (means over seeds)."""
     from impkit import analysis, verdicts
 
-    imp = [r for r in runs if r.method == "imp" and not r.dataset.endswith("-clone")]
+    imp = sorted((r for r in runs if r.method == "imp" and not r.dataset.endswith("-clone")), key=lambda r: r.seed)
     if not imp or n_inputs <= 0:  # no IMP run on the data, or C4 not asked (n_inputs 0)
-        return {"verdict": verdicts.UNDEFINED, "hits": 0, "total": 0}
+        return {"seeds": [], "on_time_share": [], "shuffled_share": []}
     res = [analysis.cavity_analysis(r, n_inputs=n_inputs, device=device) for r in imp]
     fates = res[0]["fate0"]["fate"]
-    m0 = np.array([x["fate0"]["mean"] for x in res])
-    fpos = np.array([x["fate0"]["frac_pos"] for x in res])
-    over = analysis.cavity_over_rounds_mean(res)
-    c4 = verdicts.c4(fates, m0.mean(0), fpos.mean(0), over, res[0]["over_rounds"]["fate"], res[0]["never"])
-    return {"verdict": c4.verdict, "hits": int(c4.hits), "total": int(c4.total),
-            "early": float(c4.trend.early), "late": float(c4.trend.late), "rho": float(c4.trend.rho_sign)}
+    trend = verdicts.c4_fate_trend(fates, np.array([x["fate0"]["mean"] for x in res]).mean(0),
+                                   np.array([x["fate0"]["frac_pos"] for x in res]).mean(0), res[0]["never"])
+    return {"seeds": [r.seed for r in imp], "on_time_share": [x["on_time_share"] for x in res],
+            "shuffled_share": [x["shuffled_share"] for x in res],
+            "early": float(trend.early), "late": float(trend.late), "rho": float(trend.rho_sign)}
 
 
-def _mean(final: dict, measure: str, cond: str) -> float:
-    return float(final.get(measure, {}).get(cond, {}).get("mean", float("nan")))
+def _last(s: dict, cond: str, measure: str, curves: str = "curves") -> np.ndarray:
+    """(seeds,) values of ``measure`` for condition ``cond`` at the last round (empty if absent)."""
+    c = s.get(curves, {}).get(cond, {})
+    v = c.get(measure)
+    return np.asarray(v, dtype=float)[:, -1] if v is not None and len(v) else np.array([])
+
+
+def claim_effects(s: dict) -> dict:
+    """Claim key -> :class:`impkit.verdicts.Effect` at the last round of summary ``s``, from its per-seed primary
+    statistics: C2a/C2b (median paper width), C3a (mean paper width), C3b (per-class kurtosis), C4 (on-time share
+    against its shuffle null). A claim whose conditions are missing is left out."""
+    from impkit import verdicts as V
+
+    c = s["curves"]
+    out = {}
+    if {"imp", "imp_clone", "random_clone"} <= c.keys():
+        out.update(V.c2(_last(s, "imp", "width_median"), _last(s, "imp_clone", "width_median"),
+                        _last(s, "random_clone", "width_median")))
+    if {"imp", "oneshot"} <= c.keys():
+        out["C3a"] = V.c3a(_last(s, "imp", "width_mean"), _last(s, "oneshot", "width_mean"))
+        out["C3b"] = V.c3b(_last(s, "imp", "kurtosis"), _last(s, "oneshot", "kurtosis"))
+    c4 = s.get("c4", {})
+    if c4.get("on_time_share"):
+        out["C4"] = V.c4(c4["on_time_share"], c4["shuffled_share"])
+    return out
+
+
+# robustness comparisons: name -> (condition a, condition b, paired); "a more local than b"
+ROBUST_COMPARISONS = {"IMP vs one-shot": ("imp", "oneshot", True), "IMP vs random": ("imp", "random", True),
+                      "IMP data vs clone": ("imp", "imp_clone", False),
+                      "IMP clone vs random": ("imp_clone", "random_clone", True)}
+_ROBUST_MEASURE = {"detection rate": "detection", "width (detected units)": "width_detected", "locality index": "li"}
+
+
+def robustness(s: dict) -> dict:
+    """measure name (:data:`impkit.verdicts.ROBUSTNESS_DELTAS`) -> comparison (:data:`ROBUST_COMPARISONS`) ->
+    Effect at the last round, oriented so that positive = a more local than b. They are shown, never vote."""
+    from impkit import verdicts as V
+
+    out = {}
+    for name, (larger, delta) in V.ROBUSTNESS_DELTAS.items():
+        m = _ROBUST_MEASURE[name]
+        comp = {}
+        for label, (a, b, paired) in ROBUST_COMPARISONS.items():
+            va, vb = _last(s, a, m, "robust_curves"), _last(s, b, m, "robust_curves")
+            if va.size and vb.size:
+                comp[label] = V.judge_pair(va, vb, delta, paired) if larger else V.judge_pair(vb, va, delta, paired)
+        out[name] = comp
+    return out
+
+
+def accuracy_summary(s: dict) -> dict:
+    """condition slug -> {"dense": summary at round 0, "final": summary at the last round} of test accuracy."""
+    from impkit.verdicts import summarize
+
+    out = {}
+    for cond, c in s["curves"].items():
+        a = np.asarray(c.get("accuracy", []), dtype=float)
+        if a.size:
+            out[cond] = {"dense": summarize(a[:, 0]), "final": summarize(a[:, -1])}
+    return out
 
 
 def effects(s: dict) -> dict[str, float]:
-    """The last-round effect sizes behind the verdicts, as differences of means over seeds:
-
-    ``det_imp_random``, ``det_imp_oneshot``, ``det_data_clone`` (detection rate, fractions of units);
-    ``li_imp_random``, ``li_imp_oneshot``, ``li_data_clone`` (locality index, 1 = random);
-    ``width_oneshot_imp``, ``width_clone_imp`` (RF width in pixels: positive = IMP narrower; NaN where undefined);
-    ``kurt_imp_change`` (IMP's preactivation kurtosis at the last round minus at round 0), ``kurt_imp_oneshot``
-    (IMP's minus one-shot's at the last round), ``kurt_gap`` (:func:`impkit.verdicts.c3_kurtosis` gap at the last
-    round: |kurt_IMP − 3| − |kurt_one-shot − 3|); ``acc_imp``, ``acc_dense`` (test accuracy, last round and round
-    0); ``c4_hits`` (share of fate groups scored positive just before removal).
-    """
-    f = s["final"]
-    m = lambda measure, cond: _mean(f, measure, cond)  # noqa: E731
-    k = s["curves"].get("imp", {}).get("kurtosis")
-    k0 = float(np.nanmean(np.asarray(k, float)[:, 0])) if k else float("nan")
-    a = s["curves"].get("imp", {}).get("accuracy")
-    a0 = float(np.nanmean(np.asarray(a, float)[:, 0])) if a else float("nan")
-    c4 = s.get("c4", {})
-    return {
-        "det_imp_random": m("detection", "imp") - m("detection", "random"),
-        "det_imp_oneshot": m("detection", "imp") - m("detection", "oneshot"),
-        "det_data_clone": m("detection", "imp") - m("detection", "imp_clone"),
-        "li_imp_random": m("li", "imp") - m("li", "random"),
-        "li_imp_oneshot": m("li", "imp") - m("li", "oneshot"),
-        "li_data_clone": m("li", "imp") - m("li", "imp_clone"),
-        "width_oneshot_imp": m("width", "oneshot") - m("width", "imp"),
-        "width_clone_imp": m("width", "imp_clone") - m("width", "imp"),
-        "kurt_imp_change": m("kurtosis", "imp") - k0,
-        "kurt_imp_oneshot": m("kurtosis", "imp") - m("kurtosis", "oneshot"),
-        "kurt_gap": float(s["kurtosis_gap"][-1]) if s.get("kurtosis_gap") else float("nan"),
-        "acc_imp": m("accuracy", "imp"), "acc_dense": a0,
-        "c4_hits": c4["hits"] / c4["total"] if c4.get("total") else float("nan"),
-    }
-
-
-# effect name -> (measure, condition a, condition b): the per-seed difference a - b at the last round
-PAIRED_EFFECTS = {
-    "det_imp_random": ("detection", "imp", "random"), "det_imp_oneshot": ("detection", "imp", "oneshot"),
-    "det_data_clone": ("detection", "imp", "imp_clone"), "li_imp_random": ("li", "imp", "random"),
-    "li_imp_oneshot": ("li", "imp", "oneshot"), "li_data_clone": ("li", "imp", "imp_clone"),
-    "kurt_imp_oneshot": ("kurtosis", "imp", "oneshot"), "acc_imp_oneshot": ("accuracy", "imp", "oneshot"),
-}
+    """Mean effects at the last round, for tables: each claim's (``C2a``, ``C2b``, ``C3a``, ``C3b``, ``C4``) and
+    ``acc_imp`` / ``acc_dense`` (IMP's test accuracy at the last round and round 0, means over seeds)."""
+    out = {k: float(e["mean"]) for k, e in s.get("claims", {}).items()}
+    acc = s.get("accuracy", {}).get("imp", {})
+    out["acc_imp"] = float(acc.get("final", {}).get("mean", float("nan")))
+    out["acc_dense"] = float(acc.get("dense", {}).get("mean", float("nan")))
+    return out
 
 
 def seed_effects(s: dict) -> dict[str, np.ndarray]:
-    """Per-seed effect sizes at the last round, (seeds,) each: the :data:`PAIRED_EFFECTS` (conditions paired by
-    seed), ``kurt_imp_change`` (IMP's kurtosis at the last round minus round 0) and ``kurt_gap``
-    (|kurt_IMP − 3| − |kurt_one-shot − 3|, the gap :func:`impkit.verdicts.c3_kurtosis` judges)."""
-    from impkit.verdicts import GAUSSIAN_KURTOSIS
-
-    c = s["curves"]
-    last = lambda m, k: np.asarray(c[k][m], dtype=float)[:, -1]  # noqa: E731
-    out = {name: last(m, a) - last(m, b) for name, (m, a, b) in PAIRED_EFFECTS.items() if a in c and b in c}
-    if "imp" in c:
-        k = np.asarray(c["imp"]["kurtosis"], dtype=float)
-        out["kurt_imp_change"] = k[:, -1] - k[:, 0]
-        if "oneshot" in c:
-            out["kurt_gap"] = (np.abs(last("kurtosis", "imp") - GAUSSIAN_KURTOSIS)
-                               - np.abs(last("kurtosis", "oneshot") - GAUSSIAN_KURTOSIS))
+    """Per-seed effects (seeds,) at the last round: each claim's per-seed values (C2a, which is unpaired, as the
+    difference clone − data by seed index), for comparing a claim's effect across rungs."""
+    out = {k: np.asarray(e["values"], dtype=float) for k, e in s.get("claims", {}).items() if e.get("values")}
+    if "C2a" in s.get("claims", {}):
+        a, b = _last(s, "imp_clone", "width_median"), _last(s, "imp", "width_median")
+        n = min(a.size, b.size)
+        out["C2a"] = a[:n] - b[:n]
     return out
+
+
+def null_pools(directory: str | Path = RECORDED_DIR, slugs: Sequence[str] = NULL_SLUGS) -> dict[str, np.ndarray]:
+    """Claim key -> per-seed effects of the recorded null runs (``slugs`` found in ``directory``), each null's
+    values centred on their own mean: resampling them draws data sets with that null's seed-to-seed spread and no
+    true effect (the bootstrap under the null hypothesis), for :func:`impkit.verdicts.calibrate`. For the unpaired
+    C2a, the pool holds the centred widths of both sides."""
+    pools: dict[str, list] = {}
+    for slug, s in load_recorded(directory, slugs).items():
+        if "claims" not in s:
+            continue
+        for k, v in seed_effects(s).items():
+            v = v[np.isfinite(v)]
+            if k == "C2a":
+                v = np.concatenate([x[np.isfinite(x)] - np.nanmean(x) for x in
+                                    (_last(s, "imp_clone", "width_median"), _last(s, "imp", "width_median"))
+                                    if np.isfinite(x).any()] or [np.array([])])
+            elif v.size:
+                v = v - v.mean()
+            if v.size >= 2:
+                pools.setdefault(k, []).append(v)
+    return {k: np.concatenate(v) for k, v in pools.items()}
+
+
+def null_effects(directory: str | Path = RECORDED_DIR, slugs: Sequence[str] = NULL_SLUGS) -> dict[str, dict]:
+    """Null slug -> claim key -> Effect dict of the recorded null runs: the null bands of the claim pages (their
+    [lo, hi]) and their own verdicts (expected: not reproduced or inconclusive)."""
+    return {slug: s["claims"] for slug, s in load_recorded(directory, slugs).items() if "claims" in s}
 
 
 def measure(r: Rung, seeds: Sequence[int] = (0, 1), root: str | Path = "runs", device: str = "auto",
@@ -454,9 +521,10 @@ def load_recorded(directory: str | Path = RECORDED_DIR, slugs: Iterable[str] | N
     return out
 
 
-def record(slugs: Sequence[str], seeds: Sequence[int], root: str | Path, out: str | Path, device: str,
+def record(slugs: Sequence[str], seeds: Sequence[int] | None, root: str | Path, out: str | Path, device: str,
            command: Sequence[str]) -> list[Path]:
-    """Measure each rung and write ``<out>/<slug>.json`` with its provenance; returns the paths."""
+    """Measure each rung and write ``<out>/<slug>.json`` with its provenance; returns the paths. ``seeds`` None:
+    each rung's own number (:attr:`Rung.seeds`, seeds 0, 1, ...)."""
     from impkit.device import resolve_device
 
     commit = code_commit()
@@ -464,7 +532,8 @@ def record(slugs: Sequence[str], seeds: Sequence[int], root: str | Path, out: st
     for slug in slugs:
         r = rung(slug)
         t0 = time.perf_counter()
-        s = measure(r, seeds=seeds, root=root, device=device, progress=True)
+        s = measure(r, seeds=list(range(r.seeds)) if seeds is None else seeds, root=root, device=device,
+                    progress=True)
         dev = str(resolve_device(None if device == "auto" else device))
         s["provenance"] = provenance(command, time.perf_counter() - t0, dev, commit)
         paths.append(write_summary(s, Path(out) / f"{slug}.json"))
@@ -480,13 +549,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     rec = sub.add_parser("record", help="train (or reuse) rungs and write their summaries with provenance")
     rec.add_argument("rungs", nargs="+", help="rung slugs (see `list`), or 'recorded' for every recorded rung and "
                                               "dose point but the paper's (which needs a GPU)")
-    rec.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    rec.add_argument("--seeds", type=int, nargs="+", default=None,
+                     help="seeds (default: the rung's own number, 3, or 5 where two seeds took under 3 minutes)")
     rec.add_argument("--root", default="runs", help="run store (default: runs)")
     rec.add_argument("--out", default=str(RECORDED_DIR), help="where summaries go (default: book/recorded/scale)")
     rec.add_argument("--device", default="auto")
     a = p.parse_args(argv)
     if a.cmd == "list":
-        for r in LADDER + DOSE:
+        for r in LADDER + DOSE + NULLS:
             print(f"{r.slug:16s} {'recorded' if r.recorded else 'make book':9s} {r.name}  {r.all_overrides}")
         return 0
     slugs = a.rungs if a.rungs != ["recorded"] else recorded_slugs()

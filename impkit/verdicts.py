@@ -320,8 +320,12 @@ def c4_fate_trend(fates: np.ndarray, mean_score: np.ndarray, share_positive: np.
     pruned = (fates >= 1) & (fates < never)
     rho = float(spearmanr(fates[pruned], mean_score[pruned]).statistic)  # < 0: earlier-pruned weights score higher
     rho_sign = float(spearmanr(fates[pruned], share_positive[pruned]).statistic)  # the same, magnitude-free
-    early = float(np.nanmean(mean_score[(fates >= C4_EARLY[0]) & (fates <= C4_EARLY[1])]))
-    late = float(np.nanmean(mean_score[(fates >= C4_LATE_FROM) & (fates < never)]))
+    def nanmean(v: np.ndarray) -> float:  # NaN without a warning when no group is there
+        v = v[np.isfinite(v)]
+        return float(v.mean()) if v.size else float("nan")
+
+    early = nanmean(mean_score[(fates >= C4_EARLY[0]) & (fates <= C4_EARLY[1])])
+    late = nanmean(mean_score[(fates >= C4_LATE_FROM) & (fates < never)])
     return FateTrend(early, late, rho, rho_sign)
 
 

@@ -103,6 +103,20 @@ def test_effect_by_rung_draws_every_rung_and_hollow_recorded():
     plt.close(fig)
 
 
+def test_effect_by_rung_draws_intervals_and_the_margin():
+    pts = [{"label": "a", "group": "g", "values": [0.1, 0.2], "interval": (2.0, 1.2, 2.8)},
+           {"label": "b", "group": "g", "values": [5.0], "interval": (5.0, -float("inf"), float("inf"))}]
+    fig = plotting.effect_by_rung(pts, "effect", delta=1.0)
+    ax = fig.axes[0]
+    a, b = ax.containers
+    assert a.lines[0].get_ydata()[0] == pytest.approx(2.0)       # the interval's mean, not the seeds'
+    seg = a.lines[2][0].get_segments()[0]
+    assert (seg[0][1], seg[1][1]) == (pytest.approx(1.2), pytest.approx(2.8))
+    assert b.lines[2][0].get_segments()[0][0][1] == pytest.approx(5.0)  # one seed: no bar
+    assert "±δ = 1" in [t.get_text() for t in ax.get_legend().get_texts()]
+    plt.close(fig)
+
+
 def test_effect_vs_kurtosis_sorts_points_and_marks_gaussian():
     fig = plotting.effect_vs_kurtosis({"IMP": {"x": [11.7, 1.05, 3.0], "values": [[3, 5], [1, 1], [2, 2]]},
                                        "IMP (clone)": {"x": [11.7, 1.05, 3.0], "values": [[1], [1], [1]],

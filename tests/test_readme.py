@@ -8,7 +8,9 @@ the README's ``impkit run`` line created. The commands run in a scratch director
 minutes or need a cluster, each covered by its own tests: a full ``impkit sweep`` (48 default-preset runs; the
 engines are tested on ``ci`` sweeps in ``tests/test_engines.py`` and ``tests/test_ray_engine.py``), ``ray start`` and
 sweeps on a Ray cluster, and ``impkit.scale record`` (a default-preset rung, written into ``book/recorded``;
-``tests/test_scale.py``). They are listed here so that a new kind of command in the README cannot go untested.
+``tests/test_scale.py``), and the GPU session ``tools/gpu_session.sh`` without ``--smoke`` (it needs a GPU; its
+smoke run is executed here and in ``tests/test_gpu_session.py``). They are listed here so that a new kind of command
+in the README cannot go untested.
 """
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 NOT_RUN = (re.compile(r"^make\b"), re.compile(r"^\.venv/bin/jupyter lab\b"), re.compile(r"^ray start\b"),
            re.compile(r"^(\.venv/bin/)?python -m impkit sweep (?!.*--dry-run)"),
-           re.compile(r"^\.venv/bin/python -m impkit\.scale record\b"))
+           re.compile(r"^\.venv/bin/python -m impkit\.scale record\b"),
+           re.compile(r"^tools/gpu_session\.sh(?!.*--smoke)"))
 
 
 def readme_commands(text: str) -> list[str]:

@@ -15,6 +15,8 @@ One module per concept:
 * :mod:`~impkit.metrics.ica`: ICA vs PCA filters of image patches (paper App. A) and localisation scores.
 """
 from impkit.metrics.cavity import (
+    on_time_share,
+    shuffled_on_time_share,
     cavity_by_fate_over_rounds,
     cavity_scores,
     cavity_scores_bruteforce,
@@ -46,5 +48,5 @@ __all__ = [
     "summarize_over_units", "summarize_over_seeds",
     "kurtosis", "preactivation_kurtosis", "PreactKurtosis", "KurtosisAccumulator",
     "cavity_scores", "cavity_scores_bruteforce", "fate_round", "group_by_fate", "cavity_by_fate_over_rounds",
-    "ica_pca", "ICAPCAResult", "localization", "best_window_energy", "inverse_participation_ratio",
+    "on_time_share", "shuffled_on_time_share", "ica_pca", "ICAPCAResult", "localization", "best_window_energy", "inverse_participation_ratio",
 ]

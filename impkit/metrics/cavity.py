@@ -231,3 +231,58 @@ def cavity_by_fate_over_rounds(scores_by_round, masks_by_round, prune_fraction: 
         mean[n] = g["mean"] * n_w[n]
         count[n] = g["count"]
     return {"fate": fates, "round": np.arange(r_count), "mean": mean, "count": count, "n_w": n_w}
+
+
+def on_time_share(scores_by_round, masks_by_round, fate: np.ndarray | None = None) -> float:
+    """C4's statistic: of the fate groups f (weights removed at round f, 1 <= f <= N) whose surviving members were
+    scored at round f − 1, the share with a positive mean score then.
+
+    Args:
+        scores_by_round: list of (H, D) scores; entry n computed at θ(t_rewind) ⊙ m(n).
+        masks_by_round: m(0..N) as for :func:`fate_round`.
+        fate: (H, D) fate rounds to group by (default :func:`fate_round` of the masks; the shuffle null passes
+            permuted fates). A group's members count at round f − 1 only where m(f − 1) keeps them.
+    Returns:
+        the share in [0, 1]; NaN if no group was scored.
+    """
+    ms = [as_numpy(m) != 0 for m in masks_by_round]
+    f_all = fate_round(ms) if fate is None else np.asarray(fate)
+    hits = total = 0
+    for f in range(1, len(ms)):
+        if f - 1 >= len(scores_by_round):
+            break
+        sel = (f_all == f) & ms[f - 1]
+        if not sel.any():
+            continue
+        v = np.asarray(as_numpy(scores_by_round[f - 1]), dtype=np.float64)[sel]
+        v = v[np.isfinite(v)]
+        if v.size:
+            total += 1
+            hits += bool(v.mean() > 0)
+    return hits / total if total else float("nan")
+
+
+def shuffled_on_time_share(scores_by_round, masks_by_round, magnitude, n_bins: int = 10, n_shuffles: int = 20,
+                           seed: int = 0) -> float:
+    """C4's null: :func:`on_time_share` with the fates shuffled among the weights of m(0) within bins of
+    ``magnitude`` (H, D) (|θ(t_rewind)|: ``n_bins`` equal-count bins), averaged over ``n_shuffles`` shuffles.
+
+    The shuffle keeps how fate depends on magnitude (large weights survive longer) and breaks any link between a
+    weight's cavity score and its own fate beyond that: the share it gives is what magnitude alone explains.
+    """
+    ms = [as_numpy(m) != 0 for m in masks_by_round]
+    fate = fate_round(ms)
+    alive = ms[0].ravel()
+    mag = np.abs(np.asarray(as_numpy(magnitude), dtype=np.float64)).ravel()
+    idx = np.flatnonzero(alive)
+    order = idx[np.argsort(mag[idx], kind="stable")]
+    bins = np.array_split(order, max(1, min(int(n_bins), order.size)))
+    rng = np.random.default_rng(seed)
+    shares = []
+    for _ in range(int(n_shuffles)):
+        f = fate.ravel().copy()
+        for b in bins:
+            f[b] = f[b][rng.permutation(b.size)]
+        shares.append(on_time_share(scores_by_round, ms, f.reshape(fate.shape)))
+    v = np.asarray(shares, dtype=float)
+    return float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")

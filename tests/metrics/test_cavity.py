@@ -72,3 +72,56 @@ def test_last_weight_of_a_unit_has_no_score():
     s = cavity_scores(w, x)
     assert torch.isnan(s[0, 2]) and (s[0, [0, 1, 3, 4, 5]] == 0).all()
     assert torch.isfinite(s[1]).all()
+
+
+# ------------------------------------------------------------------------------------------------
+# C4's statistic and its magnitude-binned fate-shuffle null
+# ------------------------------------------------------------------------------------------------
+def _nested_masks(rng, shape, rounds, rate=0.3):
+    """m(0..rounds): each round drops the fraction ``rate`` of survivors at random; returns masks and fate."""
+    m = [np.ones(shape, bool)]
+    for _ in range(rounds):
+        cur = m[-1].copy()
+        idx = np.flatnonzero(cur)
+        cur.ravel()[rng.choice(idx, int(round(rate * idx.size)), replace=False)] = False
+        m.append(cur)
+    return m
+
+
+def test_on_time_share_counts_groups_positive_the_round_before_removal():
+    from impkit.metrics.cavity import fate_round, on_time_share
+
+    rng = np.random.default_rng(0)
+    masks = _nested_masks(rng, (6, 40), 5)
+    fate = fate_round(masks)
+    # scores positive exactly for the weights removed at the next round: every group is on time
+    scores = [np.where(fate == n + 1, 1.0, -1.0) for n in range(5)]
+    assert on_time_share(scores, masks) == 1.0
+    assert on_time_share([-s for s in scores], masks) == 0.0
+    # only fates 1 and 2 positive on time: 2 of 5 groups
+    scores2 = [np.where((fate == n + 1) & (fate <= 2), 1.0, -1.0) for n in range(5)]
+    assert on_time_share(scores2, masks) == 0.4
+
+
+def test_shuffled_share_removes_the_link_but_keeps_what_magnitude_explains():
+    from impkit.metrics.cavity import fate_round, on_time_share, shuffled_on_time_share
+
+    rng = np.random.default_rng(1)
+    shape = (20, 60)
+    masks = _nested_masks(rng, shape, 6)
+    fate = fate_round(masks)
+    mag = rng.random(shape)
+    # scores that know each weight's own fate: on time always, but at chance once fates are shuffled
+    scores = [np.where(fate == n + 1, 1.0, -1.0) + 0.01 * rng.standard_normal(shape) for n in range(6)]
+    assert on_time_share(scores, masks) == 1.0
+    null = shuffled_on_time_share(scores, masks, mag, n_shuffles=10, seed=0)
+    assert null < 0.3
+    # scores that only depend on magnitude, where fate is set by magnitude: the null explains them fully
+    order = np.argsort(mag.ravel())
+    fate_by_mag = np.empty(mag.size, int)
+    fate_by_mag[order] = np.repeat(np.arange(1, 7), -(-mag.size // 6))[: mag.size]
+    fate_by_mag = fate_by_mag.reshape(shape)
+    masks2 = [np.ones(shape, bool)] + [fate_by_mag > n for n in range(1, 7)]
+    scores2 = [np.where(fate_by_mag == n + 1, 1.0, -1.0) for n in range(6)]
+    assert on_time_share(scores2, masks2) == 1.0
+    assert shuffled_on_time_share(scores2, masks2, mag, n_bins=6, n_shuffles=5, seed=0) == 1.0
