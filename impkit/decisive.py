@@ -67,6 +67,9 @@ class Task:
     clone_options: dict = field(default_factory=dict)
     question: str = ""
     recorded_elsewhere: str = ""
+    # Gaussian data are their own clone (same means and covariances, nothing else): no clone arm is trained, C2a
+    # (data vs clone) is undefined and C2b is read on the data
+    own_clone: bool = False
 
     @property
     def label(self) -> str:
@@ -93,10 +96,11 @@ def _tasks() -> list[Task]:
         Task("texture-short", R("texture-short", "heavy", "decisive",
                                 "Gaussian texture, classes differ at short range (NLGP p = 1)", 1.0,
                                 dict(p1.overrides), recorded=True),
-             question="Gaussian, class signal local", recorded_elsewhere="book/recorded/scale/dose-p1.json (2 seeds)"),
+             question="Gaussian, class signal local", recorded_elsewhere="book/recorded/scale/dose-p1.json (2 seeds)",
+             own_clone=True),
         Task("texture-long", R("texture-long", "longrange", "decisive",
                                "Gaussian texture, classes differ only at long range", 1.0, recorded=True),
-             question="Gaussian, class signal not local"),
+             question="Gaussian, class signal not local", own_clone=True),
         _fm("fm-shuffled", "Fashion-MNIST, shuffled training labels", extra={"data.options.shuffle_labels": True},
             q="no class signal at all (control)"),
     ]
@@ -145,8 +149,10 @@ def configs(t: Task, seeds: Sequence[int] = SEEDS, preset: str = scale.PRESET, e
     r = t.rung
     ov = {**r.all_overrides, **(extra or {})}
     cov = {**ov, **{f"data.options.{k}": v for k, v in t.clone_options.items()}}
-    return ([make_config(preset, r.dataset, m, s, ov) for m in METHODS for s in seeds]
-            + [make_config(preset, r.dataset + "-clone", m, s, cov) for m in METHODS for s in seeds])
+    data = [make_config(preset, r.dataset, m, s, ov) for m in METHODS for s in seeds]
+    if t.own_clone:
+        return data
+    return data + [make_config(preset, r.dataset + "-clone", m, s, cov) for m in METHODS for s in seeds]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -180,6 +186,11 @@ def effects(curves: dict) -> dict[str, dict]:
     """
     from impkit import verdicts as V
 
+    if "imp_clone" not in curves:  # Gaussian data, their own clone (Task.own_clone): C2b is read on the data
+        curves = {**curves, "imp_clone": curves["imp"], "random_clone": curves["random"]}
+        own = True
+    else:
+        own = False
     last = lambda c, m: _values(curves, c, m)[:, -1]  # noqa: E731
     out = {}
     c2 = V.c2(last("imp", "sigma_paper_median"), last("imp_clone", "sigma_paper_median"),
@@ -202,6 +213,9 @@ def effects(curves: dict) -> dict[str, dict]:
     out["detection"] = V.judge_unpaired(last("imp", "frac_detected"), last("imp_clone", "frac_detected"), d_det)
     out["width_x"] = V.judge_unpaired(last("imp_clone", "sigma_x_mean"), last("imp", "sigma_x_mean"), d_w)
     out["li"] = V.judge_unpaired(last("imp", "li_mean"), last("imp_clone", "li_mean"), d_li)
+    if own:  # no data-vs-clone contrast exists
+        for k in ("C2a", "detection", "width_x", "li", "kurt_rises_clone", "precondition_clone"):
+            out[k] = V._nan_effect(out[k].delta)
     return {k: e.as_dict() for k, e in out.items()}
 
 
@@ -209,7 +223,7 @@ def accuracy_overlap(curves: dict) -> dict:
     """Test-accuracy ranges over rounds of IMP on the data and on the clone (means over seeds) and their overlap
     ([lo, hi], or None where they do not overlap): locality is compared at equal accuracy only inside it."""
     a = np.nanmean(_values(curves, "imp", "test_acc"), 0)
-    b = np.nanmean(_values(curves, "imp_clone", "test_acc"), 0)
+    b = np.nanmean(_values(curves, "imp_clone" if "imp_clone" in curves else "imp", "test_acc"), 0)
     lo, hi = max(a.min(), b.min()), min(a.max(), b.max())
     return {"data": [float(a.min()), float(a.max())], "clone": [float(b.min()), float(b.max())],
             "overlap": [float(lo), float(hi)] if lo <= hi else None}
@@ -248,7 +262,7 @@ def reduce(runs: Sequence, rounds: Sequence[int] | None = None, device=None, rea
     out["verdicts"] = {k: v["verdict"] for k, v in out["effects"].items()}
     if readability:
         data = next(r for r in runs if not r.dataset.endswith("-clone") and r.seed == out["seeds"][0])
-        clone = next(r for r in runs if r.dataset.endswith("-clone") and r.seed == out["seeds"][0])
+        clone = next((r for r in runs if r.dataset.endswith("-clone") and r.seed == out["seeds"][0]), data)
         out["readability"] = {"data": readability_of(data.load_data("train")),
                               "clone": readability_of(clone.load_data("train"))}
     return out

@@ -82,8 +82,17 @@ def test_every_task_has_predictions_and_valid_configs():
     for slug, t in decisive.TASKS.items():
         assert set(decisive.PREDICTIONS[slug]) == {"H", "H′"}
         cfgs = decisive.configs(t, seeds=(0,))
-        assert len(cfgs) == 2 * len(decisive.METHODS)
+        assert len(cfgs) == (1 if t.own_clone else 2) * len(decisive.METHODS)
         assert all(c.data.name.endswith("-clone") for c in cfgs[len(decisive.METHODS):])
+        assert not any(c.data.name.endswith("-clone") for c in cfgs[:len(decisive.METHODS)])
+
+
+def test_gaussian_data_are_their_own_clone():
+    c = _curves(2.0, 2.0, 8.0, 8.0)
+    own = {k: v for k, v in c.items() if not k.endswith("_clone")}
+    e = decisive.effects(own)
+    assert e["C2a"]["verdict"] == verdicts.UNDEFINED and e["detection"]["verdict"] == verdicts.UNDEFINED
+    assert e["C2b"]["mean"] == e["localises"]["mean"] and e["C2b"]["verdict"] == verdicts.REPRODUCED
 
 
 def test_command_line_refusals(capsys, tmp_path):
