@@ -103,6 +103,12 @@ def _tasks() -> list[Task]:
              question="Gaussian, class signal not local", own_clone=True),
         _fm("fm-shuffled", "Fashion-MNIST, shuffled training labels", extra={"data.options.shuffle_labels": True},
             q="no class signal at all (control)"),
+        # the settling experiment on the paper's own task and network (Table S1): needs a GPU, never recorded here
+        Task("in32", R("in32", "imagenet32", "decisive", "ImageNet32, clone per class and channel on all rows", 1.0,
+                       recorded=True, preset="paper"), question="the paper's C2 at its own scale"),
+        Task("in32-fit100", R("in32-fit100", "imagenet32", "decisive", "ImageNet32, clone on 100 images per class",
+                              1.0, recorded=True, preset="paper"), {"fit_per_class": 100},
+             question="the paper's clone at its own scale"),
     ]
 
 
@@ -129,6 +135,10 @@ PREDICTIONS: dict[str, dict[str, dict[str, str]]] = {
                       "H′": {"C2a": "not reproduced", "C2b": "reproduced", "localises": "reproduced"}},
     "texture-long": {"H": {"C2a": "not reproduced", "C2b": "not reproduced", "localises": "not reproduced"},
                      "H′": {"C2a": "not reproduced", "C2b": "not reproduced", "localises": "not reproduced"}},
+    "in32": {"H": {"C2a": "reproduced", "C2b": "not reproduced", "localises": "reproduced"},
+             "H′": {"C2a": "readability", "C2b": "readability", "localises": "readability"}},
+    "in32-fit100": {"H": {"C2a": "reproduced", "C2b": "not reproduced", "localises": "reproduced"},
+                    "H′": {"C2a": "readability", "C2b": "readability", "localises": "readability"}},
     "fm-shuffled": {"H": {"C2a": "any", "C2b": "any", "localises": "any"},
                     "H′": {"C2a": "not reproduced", "C2b": "not reproduced", "localises": "not reproduced"}},
 }
@@ -141,12 +151,13 @@ def task(slug: str) -> Task:
     return TASKS[slug]
 
 
-def configs(t: Task, seeds: Sequence[int] = SEEDS, preset: str = scale.PRESET, extra: dict | None = None) -> list:
+def configs(t: Task, seeds: Sequence[int] = SEEDS, preset: str | None = None, extra: dict | None = None) -> list:
     """Run configs of task ``t``: every method on the data and on its clone (with :attr:`Task.clone_options`), per
-    seed; ``extra`` overrides apply to both after the rung's."""
+    seed, on ``preset`` (None: the rung's); ``extra`` overrides apply to both after the rung's."""
     from impkit.presets import make_config
 
     r = t.rung
+    preset = preset or r.preset
     ov = {**r.all_overrides, **(extra or {})}
     cov = {**ov, **{f"data.options.{k}": v for k, v in t.clone_options.items()}}
     data = [make_config(preset, r.dataset, m, s, ov) for m in METHODS for s in seeds]
@@ -338,7 +349,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="print the tasks")
     rec = sub.add_parser("record", help="train (or reuse) tasks and write their summaries with provenance")
-    rec.add_argument("tasks", nargs="+", help="task slugs (see `list`), or 'all'")
+    rec.add_argument("tasks", nargs="+", help="task slugs (see `list`), or 'all' (every task of the default "
+                                              "preset; the ImageNet32 tasks need a GPU and the data)")
     rec.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     rec.add_argument("--root", default="runs", help="run store (default: runs)")
     rec.add_argument("--out", default=str(RECORDED_DIR), help="where summaries go (default: book/recorded/decisive)")
@@ -349,7 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{t.slug:17s} {t.rung.dataset:26s} {t.label}  clone: {t.clone_options or '-'}  "
                   f"{t.rung.all_overrides}")
         return 0
-    slugs = list(TASKS) if a.tasks == ["all"] else a.tasks
+    slugs = [s for s in TASKS if TASKS[s].rung.preset == scale.PRESET] if a.tasks == ["all"] else a.tasks
     for s in slugs:
         if s not in TASKS:
             print(f"impkit: error: unknown task {s!r}; known: {', '.join(TASKS)} (or 'all')", file=sys.stderr)
