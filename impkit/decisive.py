@@ -52,7 +52,6 @@ READ_K = 5          # window side of the local readability (px), fixed before an
 READ_ROWS = 8000    # rows of the training split it uses (half fit, a quarter select, a quarter score)
 # local readability "above chance": the best window's score-split accuracy beats chance by at least this much
 READ_MARGIN = 0.05
-ROUND_STEP = 2      # the per-round measures are taken every ROUND_STEP rounds (and at the last)
 SHRINKAGE = 0.5     # the full-rank ~100-per-class clone: half its own covariance, half the pooled one
 
 
@@ -243,15 +242,17 @@ def accuracy_overlap(curves: dict) -> dict:
 def reduce(runs: Sequence, rounds: Sequence[int] | None = None, device=None, readability: bool = True) -> dict:
     """Reduce one task's runs (all methods, data and clone, any seeds) to ``{"curves", "effects", "verdicts",
     "readability", "accuracy_overlap", "seeds", "image_shape"}`` (module docstring). ``rounds``: where the
-    per-round measures are taken (default every :data:`ROUND_STEP`-th round and the last); kurtosis only at the first and last."""
+    per-round measures are taken (default round 0, the middle round and the last; no RF at round 0); kurtosis only at the first and last."""
     from impkit import analysis
 
     runs = list(runs)
     last = min(max(r.rounds_done) for r in runs)
-    # every other round (0, 2, ..., last): the RF fits cost ~4 s of CPU per run and round, too much for all eleven
-    # on two shared cores; the last round is always included
-    rounds = sorted(set(rounds) if rounds is not None else set(range(0, last + 1, ROUND_STEP)) | {last})
-    loc = analysis.rf_width_rows(runs, rounds=rounds)
+    # round 0 (dense), the middle round and the last: the RF fits cost ~4 s of CPU per run and round, too much for
+    # all eleven on two shared cores; the masks of round 0 are full (no RF to fit: NaN there)
+    rounds = sorted(set(rounds) if rounds is not None else {0, (last + 1) // 2, last})
+    loc = analysis.rf_width_rows(runs, rounds=[n for n in rounds if n > 0])
+    loc += [{**analysis._rows_base(r, 0), **{k: float("nan") for k in MEASURES if k not in ("test_acc", "kurt_class")}}
+            for r in runs] if 0 in rounds else []
     acc = [row for row in analysis.accuracy_rows(runs) if row["round"] in rounds]
     kr = [r for r in runs if r.method == "imp"]
     kurt = analysis.kurtosis_rows(kr, rounds=[rounds[0], rounds[-1]], device=device)
