@@ -147,3 +147,195 @@ for slug in tasks:
         pred_rows.append({"task": slug, "hypothesis": hyp, **{k: v for k, v in p.get(hyp, {}).items()}})
 display(table(pd.DataFrame(pred_rows).set_index(["task", "hypothesis"]),
               title="Predicted verdicts (written before any result)"))
+
+# %% [markdown]
+# ## Results
+#
+# The runs are too long for `make book` on two shared CPU cores (the table below gives each recording's wall time). They were
+# recorded once, after the predictions above were committed, with
+#
+# ```
+# python -m impkit.decisive record fm fm-fit100 fm-fit100-shrunk fm-translated texture-short texture-long fm-shuffled --root runs
+# ```
+#
+# (Fashion-MNIST from the Debian package `dataset-fashion-mnist`), and this page reads the summaries in
+# `book/recorded/decisive/` with their provenance: it needs neither the runs nor the data.
+
+# %%
+rec = decisive.load_recorded(recorded_dir)
+shown = [s for s in tasks if s in rec]
+missing = [s for s in tasks if s not in rec]
+glue("dec_n_recorded", len(shown), display=False)
+prov = []
+for s in shown:
+    pv = rec[s].get("provenance", {})
+    prov.append({"task": s, "seeds": len(rec[s]["seeds"]), "recorded": str(pv.get("date", "?"))[:16],
+                 "device": pv.get("device", "?"), "minutes": (pv.get("wall_s") or float("nan")) / 60,
+                 "commit": pv.get("commit", "?")})
+if prov:
+    display(table(pd.DataFrame(prov).set_index("task"), integer=["seeds"], digits=1,
+                  title="Recordings (book/recorded/decisive/*.json)"))
+if missing:
+    report(f"Not recorded: {', '.join(missing)} (regenerate with `python -m impkit.decisive record "
+           f"{' '.join(missing)} --root runs`).")
+
+
+# %%
+def k_(s):
+    """A task slug as a glue key part (hyphens -> underscores)."""
+    return s.replace("-", "_")
+
+
+def last_mean(s, cond, m, i=-1):
+    """Mean over seeds of measure ``m`` of condition ``cond`` at round index ``i``; a Gaussian texture is its own
+    clone (no clone arm: its clone conditions are its data conditions)."""
+    c = rec[s]["curves"]
+    cond = cond if cond in c else cond.removesuffix("_clone")
+    v = np.asarray(c[cond][m], dtype=float)[:, i]
+    return float(np.nanmean(v))
+
+
+def readable(s, side):
+    r = rec[s]["readability"][side]
+    return r["best"] - r["chance"] >= decisive.READ_MARGIN
+
+
+acc_rows, read_rows = [], []
+for s in shown:
+    acc_rows.append({"task": s, "dense data": last_mean(s, "imp", "test_acc", 0),
+                     "IMP data": last_mean(s, "imp", "test_acc"), "random data": last_mean(s, "random", "test_acc"),
+                     "dense clone": last_mean(s, "imp_clone", "test_acc", 0),
+                     "IMP clone": last_mean(s, "imp_clone", "test_acc"),
+                     "random clone": last_mean(s, "random_clone", "test_acc")})
+    rd = rec[s]["readability"]
+    read_rows.append({"task": s, "chance": rd["data"]["chance"], "data best": rd["data"]["best"],
+                      "data mean": rd["data"]["mean"], "clone best": rd["clone"]["best"],
+                      "clone mean": rd["clone"]["mean"], "readable d/c": f"{'yes' if readable(s, 'data') else 'no'}/"
+                                                                        f"{'yes' if readable(s, 'clone') else 'no'}"})
+    for side in ("data", "clone"):
+        glue(f"dec_{k_(s)}_read_{side}", rd[side]["best"], display=False)
+    glue(f"dec_{k_(s)}_read_chance", rd["data"]["chance"], display=False)
+    for k in ("dense data", "IMP data", "random data", "IMP clone", "random clone", "dense clone"):
+        glue(f"dec_{k_(s)}_acc_{k.replace(' ', '_')}", acc_rows[-1][k], display=False)
+if shown:
+    display(table(pd.DataFrame(acc_rows).set_index("task"),
+                  title="Test accuracy (mean over seeds): dense = round 0, IMP/random = last round"))
+    display(table(pd.DataFrame(read_rows).set_index("task"),
+                  title=f"Local readability: {decisive.READ_K}×{decisive.READ_K} windows, quadratic discriminant, "
+                        "held-out accuracy (best window chosen on a separate split; mean over windows)"))
+
+# %% [markdown]
+# ## Locality against accuracy, round by round
+#
+# The paper's RF width (median σx over units) of each condition against its test accuracy, one point per round
+# (mean over seeds; rounds run from the right, dense, to the left, sparse, for IMP). Data solid, clone dashed; IMP
+# in its colour, random masks grey. Data and clone are compared at equal accuracy only where their accuracy ranges
+# overlap (the table below the figure says where they do).
+
+# %%
+import matplotlib.pyplot as plt
+
+if shown:
+    ncol = min(4, len(shown))
+    nrow = int(np.ceil(len(shown) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.4 * ncol, 2.9 * nrow), squeeze=False)
+    for ax, s in zip(axes.ravel(), shown):
+        c = rec[s]["curves"]
+        for cond, col, ls in (("imp", plotting.method_color("imp"), "-"), ("imp_clone", plotting.method_color("imp"), "--"),
+                              ("random", "0.55", "-"), ("random_clone", "0.55", "--")):
+            if cond not in c:
+                continue
+            acc = np.nanmean(np.asarray(c[cond]["test_acc"], float), 0)
+            w = np.nanmean(np.asarray(c[cond]["sigma_paper_median"], float), 0)
+            ax.plot(acc, w, ls, color=col, marker="o", ms=2.5, lw=1.2, label=cond.replace("_", " "))
+        ax.set_title(s, fontsize=9)
+        ax.set_xlabel("test accuracy", fontsize=8)
+        ax.set_ylabel("RF width σx (px)", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes.ravel()[len(shown):]:
+        ax.axis("off")
+    axes.ravel()[0].legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    plt.show()
+    ov = []
+    for s in shown:
+        o = rec[s]["accuracy_overlap"]
+        ov.append({"task": s, "IMP data": f"{o['data'][0]:.3f}–{o['data'][1]:.3f}",
+                   "IMP clone": f"{o['clone'][0]:.3f}–{o['clone'][1]:.3f}",
+                   "overlap": "none" if o["overlap"] is None else f"{o['overlap'][0]:.3f}–{o['overlap'][1]:.3f}"})
+    display(table(pd.DataFrame(ov).set_index("task"), title="Accuracy ranges of IMP over rounds"))
+
+# %% [markdown]
+# ## Verdicts
+#
+# Per task: the precondition (IMP beats random masks in accuracy on the data), whether IMP localises on the data
+# (random minus IMP RF width), C2a and C2b on the paper's RF width, each an effect with its 90 % interval and
+# margin; then the robustness measures of the data-vs-clone contrast (detection rate, width over detected units,
+# locality index; they do not vote) and the preactivation kurtosis (IMP's |κ − 3| at the last round minus at
+# round 0, on data and clone).
+
+# %%
+# NBVAL_CHECK_OUTPUT
+def eff(s, key):
+    d = dict(rec[s]["effects"][key])
+    d["values"] = tuple(d.get("values") or ())
+    return verdicts.Effect(**d)
+
+
+def h_prime(s, stat):
+    """H′'s prediction of ``stat`` for task ``s``, "readability" resolved by the measured readability."""
+    p = decisive.PREDICTIONS[s]["H′"][stat]
+    if p != "readability":
+        return p
+    rd, rc = readable(s, "data"), readable(s, "clone")
+    return {"localises": rd, "C2b": rc, "C2a": rd and not rc}[stat] and verdicts.REPRODUCED or verdicts.NOT_REPRODUCED
+
+
+vrows, rrows = [], []
+score = {"H": {"agree": 0, "against": 0, "open": 0}, "H′": {"agree": 0, "against": 0, "open": 0}}
+lines = []
+for s in shown:
+    pre = eff(s, "precondition")
+    met = pre.verdict == verdicts.REPRODUCED
+    vrows.append({"task": s, "precondition": f"{pre.text}: {pre.verdict}",
+                  "localises (data)": f"{eff(s, 'localises').text}: {eff(s, 'localises').verdict}",
+                  "C2a": f"{eff(s, 'C2a').text}: {eff(s, 'C2a').verdict}",
+                  "C2b": f"{eff(s, 'C2b').text}: {eff(s, 'C2b').verdict}"})
+    rrows.append({"task": s, **{k: f"{eff(s, k).mean:+.3f}: {eff(s, k).verdict}"
+                                for k in ("detection", "width_x", "li", "kurt_rises", "kurt_rises_clone")}})
+    for k in ("C2a", "C2b", "localises", "precondition"):
+        e = eff(s, k)
+        glue(f"dec_{k_(s)}_{k}", e.text, display=False)
+        glue(f"dec_{k_(s)}_{k}_verdict", e.verdict, display=False)
+    glue(f"dec_{k_(s)}_det_data", last_mean(s, "imp", "frac_detected"), display=False)
+    glue(f"dec_{k_(s)}_det_clone", last_mean(s, "imp_clone", "frac_detected"), display=False)
+    glue(f"dec_{k_(s)}_w_data", last_mean(s, "imp", "sigma_paper_median"), display=False)
+    glue(f"dec_{k_(s)}_w_clone", last_mean(s, "imp_clone", "sigma_paper_median"), display=False)
+    glue(f"dec_{k_(s)}_w_random_clone", last_mean(s, "random_clone", "sigma_paper_median"), display=False)
+    if not met:
+        lines.append(f"{s}: precondition not met ({pre.verdict}); its C2 verdicts count for neither hypothesis.")
+        continue
+    for hyp in ("H", "H′"):
+        for stat in ("localises", "C2a", "C2b"):
+            pred = decisive.PREDICTIONS[s][hyp][stat] if hyp == "H" else h_prime(s, stat)
+            got = eff(s, stat).verdict
+            if pred == "any":
+                continue
+            if got in (verdicts.INCONCLUSIVE, verdicts.UNDEFINED):
+                score[hyp]["open"] += 1
+            elif got == pred:
+                score[hyp]["agree"] += 1
+            else:
+                score[hyp]["against"] += 1
+if vrows:
+    display(table(pd.DataFrame(vrows).set_index("task"), title="Primary verdicts (paper's RF width, last round)"))
+    display(table(pd.DataFrame(rrows).set_index("task"),
+                  title="Robustness (data − clone of IMP; width: clone − data) and kurtosis change (do not vote)"))
+for hyp in ("H", "H′"):
+    for k, v in score[hyp].items():
+        glue(f"dec_score_{'Hp' if hyp == 'H′' else 'H'}_{k}", v, display=False)
+summary = [f"Of the predictions that the tasks meeting the precondition could test (localises, C2a, C2b per task), "
+           f"H got {score['H']['agree']} right and {score['H']['against']} wrong ({score['H']['open']} "
+           f"inconclusive); H′ got {score['H′']['agree']} right and {score['H′']['against']} wrong "
+           f"({score['H′']['open']} inconclusive)."]
+report(summary, lines) if shown else report("No task recorded yet.")
