@@ -181,6 +181,14 @@ if missing:
 
 
 # %%
+def nmean(a, axis=0):
+    """Mean over ``axis`` of the finite entries (NaN, without a warning, where there is none: the RF width at
+    round 0, whose masks are full)."""
+    a = np.asarray(a, dtype=float)
+    n = np.isfinite(a).sum(axis)
+    return np.where(n > 0, np.nansum(a, axis) / np.maximum(n, 1), np.nan)
+
+
 def k_(s):
     """A task slug as a glue key part (hyphens -> underscores)."""
     return s.replace("-", "_")
@@ -191,8 +199,9 @@ def last_mean(s, cond, m, i=-1):
     clone (no clone arm: its clone conditions are its data conditions)."""
     c = rec[s]["curves"]
     cond = cond if cond in c else cond.removesuffix("_clone")
-    v = np.asarray(c[cond][m], dtype=float)[:, i]
-    return float(np.nanmean(v))
+    if m not in c[cond]:  # kurtosis is measured for IMP only
+        return float("nan")
+    return float(nmean(np.asarray(c[cond][m], dtype=float)[:, i]))
 
 
 def readable(s, side):
@@ -245,8 +254,7 @@ if shown:
                               ("random", "0.55", "-"), ("random_clone", "0.55", "--")):
             if cond not in c:
                 continue
-            acc = np.nanmean(np.asarray(c[cond]["test_acc"], float), 0)
-            w = np.nanmean(np.asarray(c[cond]["sigma_paper_median"], float), 0)
+            acc, w = nmean(c[cond]["test_acc"]), nmean(c[cond]["sigma_paper_median"])
             ax.plot(acc, w, ls, color=col, marker="o", ms=2.5, lw=1.2, label=cond.replace("_", " "))
         ax.set_title(s, fontsize=9)
         ax.set_xlabel("test accuracy", fontsize=8)
@@ -262,7 +270,8 @@ if shown:
         o = rec[s]["accuracy_overlap"]
         ov.append({"task": s, "IMP data": f"{o['data'][0]:.3f}–{o['data'][1]:.3f}",
                    "IMP clone": f"{o['clone'][0]:.3f}–{o['clone'][1]:.3f}",
-                   "overlap": "none" if o["overlap"] is None else f"{o['overlap'][0]:.3f}–{o['overlap'][1]:.3f}"})
+                   "overlap": (f"{o['overlap'][0]:.3f}–{o['overlap'][1]:.3f}" if isinstance(o["overlap"], list)
+                               else "none")})  # null in the JSON (read as NaN): no overlap
     display(table(pd.DataFrame(ov).set_index("task"), title="Accuracy ranges of IMP over rounds"))
 
 # %% [markdown]
@@ -303,15 +312,15 @@ for s in shown:
                   "C2b": f"{eff(s, 'C2b').text}: {eff(s, 'C2b').verdict}"})
     rrows.append({"task": s, **{k: f"{eff(s, k).mean:+.3f}: {eff(s, k).verdict}"
                                 for k in ("detection", "width_x", "li", "kurt_rises", "kurt_rises_clone")}})
-    for k in ("C2a", "C2b", "localises", "precondition"):
+    for k in rec[s]["effects"]:
         e = eff(s, k)
         glue(f"dec_{k_(s)}_{k}", e.text, display=False)
         glue(f"dec_{k_(s)}_{k}_verdict", e.verdict, display=False)
-    glue(f"dec_{k_(s)}_det_data", last_mean(s, "imp", "frac_detected"), display=False)
-    glue(f"dec_{k_(s)}_det_clone", last_mean(s, "imp_clone", "frac_detected"), display=False)
-    glue(f"dec_{k_(s)}_w_data", last_mean(s, "imp", "sigma_paper_median"), display=False)
-    glue(f"dec_{k_(s)}_w_clone", last_mean(s, "imp_clone", "sigma_paper_median"), display=False)
-    glue(f"dec_{k_(s)}_w_random_clone", last_mean(s, "random_clone", "sigma_paper_median"), display=False)
+    for cond in ("imp", "imp_clone", "random", "random_clone"):
+        for m, short in (("frac_detected", "det"), ("sigma_paper_median", "w"), ("li_mean", "li"),
+                         ("kurt_class", "kurt")):
+            glue(f"dec_{k_(s)}_{short}_{cond}", last_mean(s, cond, m), display=False)
+    glue(f"dec_{k_(s)}_kurt_imp_0", last_mean(s, "imp", "kurt_class", 0), display=False)
     if not met:
         lines.append(f"{s}: precondition not met ({pre.verdict}); its C2 verdicts count for neither hypothesis.")
         continue
