@@ -16,6 +16,8 @@ import torch
 
 from impkit.conditions import Condition, sort_conditions
 from impkit.metrics import (
+    gaussian_fit_profiles,
+    mask_correlation,
     cavity_by_fate_over_rounds,
     cavity_scores,
     fate_round,
@@ -71,9 +73,16 @@ def paper_rf_width(masks, image_shape, min_weights: int = 8, **fit_options) -> n
 
     The paper does not say which units enter its Fig. 3C/4A; this is the book's reading (every counted unit). The
     verdicts' primary statistic is its median over units (C2) and its mean (C3a)."""
-    opts = {k: v for k, v in fit_options.items() if k not in ("background", "fit_undetected")}
-    res = rf_width_fit(masks, image_shape, min_weights=min_weights, background=False, fit_undetected=True, **opts)
-    return np.where(res.excluded, np.nan, res.sigma_x_fit)
+    # the fit alone (no detection test, whose random-mask null would be simulated for every new weight count)
+    opts = {k: v for k, v in fit_options.items() if k in ("sigma_min", "sigma_max", "n_iter", "grid")}
+    m = np.asarray(masks.numpy() if isinstance(masks, torch.Tensor) else masks) != 0
+    m = m[None] if m.ndim == 1 else m
+    out = np.full(m.shape[0], np.nan)
+    ok = m.sum(1) >= min_weights
+    if ok.any():
+        s = mask_correlation(m[ok], image_shape)
+        out[ok] = gaussian_fit_profiles(s, image_shape, background=False, **opts)["sigma_x"]
+    return out
 
 
 def paper_width_rows(runs: Iterable[Run], min_weights: int = 8, rounds: Sequence[int] | None = None,
@@ -268,8 +277,20 @@ def _first_layer_at_rewind(run: Run, n: int, device: torch.device | str = "cpu")
     return W, b, transform
 
 
+def count_matched_mask(mask: np.ndarray, seed: int) -> np.ndarray:
+    """(H, D) bool: per unit (row) as many surviving weights as ``mask`` (H, D), at positions drawn uniformly at
+    random (seeded): C3b's null, since a unit's preactivation kurtosis grows as it keeps fewer weights whatever
+    their place."""
+    m = np.asarray(mask) != 0
+    rng = np.random.default_rng(seed)
+    # a random rank per weight; a unit keeps its k lowest-ranked positions
+    ranks = np.argsort(np.argsort(rng.random(m.shape), axis=1, kind="stable"), axis=1, kind="stable")
+    return ranks < m.sum(1, keepdims=True)
+
+
 def kurtosis_rows(runs: Iterable[Run], per_class: int | None = None, split: str = "train",
-                  rounds: Sequence[int] | None = None, batch_size: int = 4096, device=None) -> list[dict]:
+                  rounds: Sequence[int] | None = None, batch_size: int = 4096, device=None,
+                  count_null: bool = False) -> list[dict]:
     """Per run × round n: first-layer preactivation kurtosis at the rewind point θ(t_rewind) ⊙ m(n).
 
     This is the network IMP trains in round n + 1 (the paper indexes it by m(n−1) at round n). The inputs are the
@@ -283,6 +304,8 @@ def kurtosis_rows(runs: Iterable[Run], per_class: int | None = None, split: str 
     then averaged: the quantity of the paper's Fig 4B), ``n_inputs`` (rows used), ``n_classes`` (classes present),
     ``n_per_class_min`` / ``n_per_class_median`` (rows used per class). Units without any surviving weight have
     constant preactivations and are left out (NaN). ``device``: where to compute (None: CUDA if available).
+    ``count_null``: also ``kurt_class_count_null``, the same with θ(t_rewind) under random masks that keep each
+    unit's count of m(n) (:func:`count_matched_mask`, seeded by the run's seed and the round): C3b's null.
     """
     dev = _device(device)
     rows = []
@@ -295,7 +318,15 @@ def kurtosis_rows(runs: Iterable[Run], per_class: int | None = None, split: str 
             W, b, tf = _first_layer_at_rewind(r, n, dev)
             res = preactivation_kurtosis(W, b, stream_inputs(ds, idx, batch_size, dev), input_transform=tf,
                                          num_classes=k)
-            rows.append({**_rows_base(r, n), "kurt_all": res.mean_all, "kurt_class": res.mean_per_class, **counts})
+            row = {**_rows_base(r, n), "kurt_all": res.mean_all, "kurt_class": res.mean_per_class, **counts}
+            if count_null:
+                W0 = torch.from_numpy(np.asarray(r.weights(0, "rewind")[0][0], dtype=np.float32)).to(dev)
+                keep = count_matched_mask(r.mask(n)[0], derive_seed(r.seed, "kurtosis-count-null", n))
+                Wn = W0 * torch.from_numpy(keep).to(dev, W0.dtype)
+                nul = preactivation_kurtosis(Wn, b, stream_inputs(ds, idx, batch_size, dev), input_transform=tf,
+                                             num_classes=k)
+                row["kurt_class_count_null"] = nul.mean_per_class
+            rows.append(row)
     return rows
 
 

@@ -424,6 +424,10 @@ def cmd_sweep(a) -> int:
         return 0
     if a.retries < 0:
         raise ConfigError(f"--retries must be >= 0, got {a.retries}")
+    # a run one replica of which cannot fit the device: refused here, before any batch creates a run directory
+    from impkit.runs import check_memory
+
+    check_memory([r.cfg for b in p.batches for r in b.runs if not r.complete], a.device, a.device_memory)
     try:
         engine = engines.make_engine(a.engine) if a.engine == "local" else engines.make_engine(
             "ray", address=a.address, num_cpus=a.num_cpus, cpus_per_task=a.cpus_per_task,

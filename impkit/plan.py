@@ -248,6 +248,34 @@ def split_batches(footprints: Sequence[DataFootprint], dims: Sequence[int], inpu
     return out
 
 
+def check_replica_fits(cfg: RunConfig, footprint: DataFootprint, dims: Sequence[int], device_type: str,
+                       budget: int, budget_source: str, resident: bool = False) -> Batch:
+    """The :class:`Batch` of one replica of ``cfg`` (network widths ``dims``, data ``footprint``) on a device of
+    type ``device_type``; :class:`MemoryPlanError` -- one line naming the setting that makes it too large, what it
+    needs and what is free (``budget`` bytes, described by ``budget_source``) -- if it does not fit.
+
+    A batch of several replicas is split to fit (:func:`split_batches`); a single replica cannot be, so this is
+    what :func:`impkit.runs.preflight` refuses before any run directory is created. ``resident`` as in
+    :func:`batch_bytes`."""
+    b = batch_bytes([footprint], dims, cfg.model.input_bn, cfg.train.batch, device_type, resident)
+    if b.total_bytes <= budget:
+        return b
+    model = b.replica_bytes + b.workspace_bytes
+    net = ":".join(str(d) for d in dims)
+    parts = (f"{fmt_bytes(b.replica_bytes)} for the {net} network's parameters and masks, "
+             f"{fmt_bytes(b.workspace_bytes)} of workspace, {fmt_bytes(b.data_bytes)} of data")
+    if model >= b.data_bytes:
+        setting = f"model.hidden={list(cfg.model.hidden)}"
+        fix = "lower model.hidden (--set 'model.hidden=[...]')"
+    else:
+        setting = f"data {cfg.data.name!r}"
+        fix = ("use fewer rows (--set data.options.n_train=N) or a float16 clone (data.options.clone_dtype=float16)"
+               if cfg.data.name.endswith("-clone") else "use fewer rows (--set data.options.n_train=N)")
+    raise MemoryPlanError(
+        f"{setting}: one replica needs {fmt_bytes(b.total_bytes)} ({parts}) but only {fmt_bytes(budget)} is free "
+        f"({budget_source}); {fix}, or give --device-memory SIZE if the device really has more")
+
+
 # ------------------------------------------------------------------------------------------------
 # time
 # ------------------------------------------------------------------------------------------------

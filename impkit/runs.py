@@ -187,12 +187,50 @@ def _share_round0_from_siblings(cfg: RunConfig, path: Path, root: Path) -> None:
                 return
 
 
-def preflight(cfgs: Sequence[RunConfig], root: str | Path) -> None:
+def _memory_key(c: RunConfig) -> str:
+    """Configs with equal keys need the same memory per replica (same data, network and minibatch, device)."""
+    return json.dumps([data_key(c), identity(c)["model"], c.train.batch, c.train.device], default=str)
+
+
+def check_memory(cfgs: Sequence[RunConfig], device: str = "auto", memory_budget: int | None = None) -> None:
+    """Refuse (:class:`impkit.plan.MemoryPlanError`, one line naming the setting, what one replica needs and what
+    is free) a config one replica of which cannot fit the training device: ``memory_budget`` bytes, or
+    :data:`impkit.plan.SAFETY` × the device's free memory (CUDA) / available RAM (CPU). Batches of several replicas
+    are not refused: training splits them to fit. Data sizes come from :func:`impkit.plan.dataset_footprint`
+    (ImageNet32 from its files without loading it; other data loaded once, as training would); data already loaded
+    on the CPU cost nothing more, as in the memory plan. Writes nothing."""
+    from impkit import plan as memplan
+    from impkit.data.cache import is_loaded
+    from impkit.device import choose
+
+    seen: set[str] = set()
+    for c in cfgs:
+        key = _memory_key(c)
+        if key in seen:
+            continue
+        seen.add(key)
+        dev = choose(device, c.train.device)
+        fp = memplan.dataset_footprint(c)
+        dims = [fp.dim, *c.model.hidden, c.model.output_dim or memplan._num_classes(c)]
+        if memory_budget is not None:
+            budget, source = int(memory_budget), "--device-memory"
+        else:
+            budget = int(memplan.SAFETY * memplan.free_memory(dev))
+            what = "free memory" if dev.type == "cuda" else "available RAM"
+            source = f"{int(memplan.SAFETY * 100)} % of the {what} of {dev}"
+        resident = dev.type == "cpu" and is_loaded(c, "train") and is_loaded(c, "test")
+        memplan.check_replica_fits(c, fp, dims, dev.type, budget, source, resident)
+
+
+def preflight(cfgs: Sequence[RunConfig], root: str | Path, device: str = "auto",
+              memory_budget: int | None = None) -> None:
     """Everything that can be refused before a run directory is created, so that bad input leaves nothing behind:
     a run root that is a file, an existing directory holding another config or a diverged run
     (:func:`impkit.store.check_run_dir`), and -- for runs with rounds still to train -- data that cannot be loaded
-    (bad options, missing files, a missing ``data.root``) or does not fit ``model.input_dim``/``output_dim``. The
-    data are loaded through :func:`impkit.data.cache.run_data`, so training reuses them (no extra cost)."""
+    (bad options, missing files, a missing ``data.root``) or does not fit ``model.input_dim``/``output_dim``, and a
+    single replica whose model or data cannot fit the device's memory (:func:`check_memory`, with ``device`` and
+    ``memory_budget`` as training will use them). The data are loaded through
+    :func:`impkit.data.cache.run_data`, so training reuses them (no extra cost)."""
     from impkit.data import check_root
 
     root = Path(root)
@@ -205,6 +243,9 @@ def preflight(cfgs: Sequence[RunConfig], root: str | Path) -> None:
             continue  # nothing to train: its data need not even be installed here
         check_root(c.data.root, "data.root")
         try:
+            if _memory_key(c) not in checked:  # before loading ImageNet32-sized data that cannot fit
+                check_memory([c], device, memory_budget)
+                checked.add(_memory_key(c))
             tr, te = run_data(c, "train"), run_data(c, "test")
         except ValueError as e:
             if type(e) is not ValueError:  # subclasses name a bad file (ImageNet32Error, IDXError, ...): as they are
@@ -238,7 +279,7 @@ def train_configs(cfgs: Sequence[RunConfig], root: str | Path = "runs", device: 
     root = Path(root)
     for c in cfgs:
         choose(device, c.train.device)  # refuse an unavailable device before any work
-    preflight(cfgs, root)
+    preflight(cfgs, root, device, memory_budget)
     paths = [store.prepare_run_dir(root, c) for c in cfgs]
     seen: dict[Path, RunConfig] = {}
     for c, p in zip(cfgs, paths):
@@ -285,4 +326,4 @@ def ensure_runs(preset: str, dataset: str | None = None, methods: Iterable[str] 
 
 
 __all__ = ["Run", "BrokenRun", "ensure_runs", "load_run", "list_runs", "scan_runs", "train_configs", "preflight",
-           "group_key"]
+           "check_memory", "group_key"]

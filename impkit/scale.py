@@ -164,12 +164,11 @@ def _nulls() -> list[Rung]:
     # show there comes from the input statistics alone, with no class signal to read.
     R = Rung
     shuffle = {"data.options.shuffle_labels": True}
-    return [R("null-shuffle-base", "heavy", "null", "shuffled labels (default task)", 1.0, shuffle, recorded=True,
-              seeds=5),
+    return [R("null-shuffle-base", "heavy", "null", "shuffled labels (default task)", 1.0, shuffle, recorded=True),
             R("null-shuffle-side32", "heavy", "null", "shuffled labels, 32×32 inputs", 32,
               {**shuffle, "data.options.L": 32}, recorded=True),
             R("null-shuffle-photos", "photos", "null", "shuffled labels (photo patches)", 1.0, shuffle,
-              recorded=True, seeds=5)]
+              recorded=True)]
 
 
 LADDER: list[Rung] = _ladder()
@@ -228,12 +227,13 @@ def _cond_key(cond) -> str:
     return cond.slug  # "imp", "oneshot", "random", "imp_clone", ...
 
 
-def summary(runs: Sequence, cavity_inputs: int = CAVITY_INPUTS, device=None) -> dict:
+def summary(runs: Sequence, cavity_inputs: int = CAVITY_INPUTS, device=None, every_round: bool = True) -> dict:
     """Reduce the runs of one rung (all methods, data and clone, any seeds) to a JSON-able summary.
 
     ``curves``: condition slug -> {"rounds": (R,) every round, "sparsity": (R,), "seeds": (S,), and per
     :data:`PRIMARY` statistic (S, R)}: the primary statistics per seed at every round, so that a later rule
-    change needs no retraining; ``robust_curves``: the same for :data:`ROBUST` at rounds 0, the middle one and the
+    change needs no retraining (``every_round`` False: at rounds 0, the middle one and the last only, which carry
+    every verdict: the book's own rungs, where an analysis of every round would not fit ``make book``); ``robust_curves``: the same for :data:`ROBUST` at rounds 0, the middle one and the
     last; ``c4``: per seed the on-time share and its shuffle null (:func:`_c4`); ``claims``: claim key ->
     :class:`impkit.verdicts.Effect` (as a dict) at the last round (:func:`claim_effects`); ``verdicts``: claim key ->
     verdict; ``robustness``: measure -> comparison -> Effect; ``accuracy``: condition slug -> {"dense", "final"}
@@ -243,14 +243,17 @@ def summary(runs: Sequence, cavity_inputs: int = CAVITY_INPUTS, device=None) -> 
 
     runs = list(runs)
     last = min(max(r.rounds_done) for r in runs)
-    every = list(range(last + 1))
     # The robustness measures (detection scan, fit with background, locality index) at three rounds; the primary
-    # statistics at every round.
+    # statistics at every round (recorded summaries) or at the same three.
     few = sorted({0, (last + 1) // 2, last})
+    every = list(range(last + 1)) if every_round else few
     loc = analysis.rf_width_rows(runs, rounds=few)
     paper = analysis.paper_width_rows(runs, rounds=[n for n in every if n not in few]) + loc
     acc = [row for row in analysis.accuracy_rows(runs) if row["round"] <= last]
     kurt = analysis.kurtosis_rows(runs, rounds=every, device=device)
+    # C3b's analysis-only null: IMP's per-unit counts at random positions, at the last round (IMP on the data)
+    imp_runs = [r for r in runs if r.method == "imp" and not r.dataset.endswith("-clone")]
+    count_null = analysis.kurtosis_rows(imp_runs, rounds=[last], device=device, count_null=True)
     rows = {"width_median": paper, "width_mean": paper, "kurtosis": kurt, "accuracy": acc,
             "detection": loc, "li": loc, "width_detected": loc, "kurtosis_all": kurt}
     curves: dict[str, dict] = {}
@@ -264,12 +267,16 @@ def summary(runs: Sequence, cavity_inputs: int = CAVITY_INPUTS, device=None) -> 
                 d[m] = c["values"].tolist()
     out = {
         "curves": curves, "robust_curves": robust, "c4": _c4(runs, cavity_inputs, device),
+        "kurtosis_count_null": {"seeds": [row["seed"] for row in sorted(count_null, key=lambda x: x["seed"])],
+                                "values": [row["kurt_class_count_null"]
+                                           for row in sorted(count_null, key=lambda x: x["seed"])]},
         "sparsity": float(curves["imp"]["sparsity"][-1]) if "imp" in curves else float("nan"),
         "image_shape": list(analysis.image_shape(runs[0])),
         "seeds": sorted({r.seed for r in runs}),
     }
     effects_ = claim_effects(out)
     out["claims"] = {k: e.as_dict() for k, e in effects_.items()}
+    out["analysis_nulls"] = {k: e.as_dict() for k, e in analysis_nulls(out).items()}
     out["verdicts"] = {k: e.verdict for k, e in effects_.items()}
     out["robustness"] = {m: {c: e.as_dict() for c, e in comp.items()} for m, comp in robustness(out).items()}
     out["accuracy"] = accuracy_summary(out)
@@ -319,6 +326,20 @@ def claim_effects(s: dict) -> dict:
     if c4.get("on_time_share"):
         out["C4"] = V.c4(c4["on_time_share"], c4["shuffled_share"])
     return out
+
+
+def analysis_nulls(s: dict) -> dict:
+    """The nulls computed from the runs themselves, as effects on their claim's axis (no retraining): ``"C3b"``,
+    the C3b effect with IMP's masks replaced by random masks of IMP's per-unit counts, |κ_null − 3| − |κ_one-shot −
+    3| (if IMP's effect lies within this band, its per-unit counts explain it). C4's null (the magnitude-binned fate
+    shuffle) is inside C4's effect already."""
+    from impkit import verdicts as V
+
+    kn = s.get("kurtosis_count_null", {}).get("values") or []
+    one = _last(s, "oneshot", "kurtosis")
+    if not len(kn) or len(kn) != one.size:
+        return {}
+    return {"C3b": V.c3b(np.asarray(kn, dtype=float), one)}
 
 
 # robustness comparisons: name -> (condition a, condition b, paired); "a more local than b"
@@ -400,6 +421,25 @@ def null_pools(directory: str | Path = RECORDED_DIR, slugs: Sequence[str] = NULL
     return {k: np.concatenate(v) for k, v in pools.items()}
 
 
+def _analysis_code() -> str:
+    """A hash of the code a summary is computed by (this module, the analysis, the metrics and the verdicts): a
+    cached summary from other code is never read back."""
+    import hashlib
+
+    pkg = Path(__file__).resolve().parent
+    files = [pkg / "scale.py", pkg / "analysis.py", pkg / "verdicts.py", *sorted((pkg / "metrics").glob("*.py"))]
+    return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:16]
+
+
+def _summary_key(runs: Sequence, cavity_inputs: int, every_round: bool) -> str:
+    """A hash of what a summary depends on: each run's config and completed rounds, and the analysis settings."""
+    import hashlib
+
+    parts = sorted(json.dumps([r.config.to_dict(), list(r.rounds_done)], sort_keys=True, default=str) for r in runs)
+    raw = json.dumps([FORMAT, _analysis_code(), parts, int(cavity_inputs), bool(every_round)], sort_keys=True)
+    return hashlib.sha256(raw.encode()).hexdigest()[:20]
+
+
 def null_effects(directory: str | Path = RECORDED_DIR, slugs: Sequence[str] = NULL_SLUGS) -> dict[str, dict]:
     """Null slug -> claim key -> Effect dict of the recorded null runs: the null bands of the claim pages (their
     [lo, hi]) and their own verdicts (expected: not reproduced or inconclusive)."""
@@ -408,9 +448,14 @@ def null_effects(directory: str | Path = RECORDED_DIR, slugs: Sequence[str] = NU
 
 def measure(r: Rung, seeds: Sequence[int] = (0, 1), root: str | Path = "runs", device: str = "auto",
             preset: str | None = None, extra: dict | None = None, progress: bool = False,
-            cavity_inputs: int = CAVITY_INPUTS) -> dict:
+            cavity_inputs: int = CAVITY_INPUTS, every_round: bool = True) -> dict:
     """Train (missing rounds only) and summarise rung ``r``: ``{"rung": ..., "preset", "overrides", "shape",
-    "minutes", **summary(...)}``. ``extra``: further dotted overrides (e.g. the smoke pass's few steps)."""
+    "minutes", **summary(...)}``. ``extra``: further dotted overrides (e.g. the smoke pass's few steps);
+    ``every_round``: primary statistics at every round (recordings) or at three (the book's own rungs).
+
+    The summary is cached next to the runs (``<root>/.summaries/<key>.json``, keyed by the runs' configs, their
+    rounds and the analysis settings), so pages that measure the same rung share one analysis; a run with new
+    rounds gets a new key."""
     from impkit.runs import train_configs
     from impkit.sweep import training_minutes
 
@@ -418,7 +463,19 @@ def measure(r: Rung, seeds: Sequence[int] = (0, 1), root: str | Path = "runs", d
     cfgs = configs(r, seeds, preset, extra)
     runs = train_configs(cfgs, root=root, device=device, progress=progress)
     dev = None if device == "auto" else device
-    s = summary(runs, cavity_inputs=cavity_inputs, device=dev)
+    key = _summary_key(runs, cavity_inputs, every_round)
+    cached = Path(root) / ".summaries" / f"{key}.json"
+    if cached.is_file():
+        try:
+            s = read_summary(cached, FORMAT)
+        except ValueError:  # unreadable or another format: recompute
+            s = None
+    else:
+        s = None
+    if s is None:
+        s = {"format": FORMAT, **summary(runs, cavity_inputs=cavity_inputs, device=dev, every_round=every_round)}
+        write_summary(s, cached)
+    s = {k: v for k, v in s.items() if k != "format"}
     shapes = [tuple(m.shape) for m in runs[0].mask(0)]  # (out, in) per layer
     return {"format": FORMAT, "rung": asdict(r), "name": r.name, "preset": preset,
             "overrides": {**r.all_overrides, **(extra or {})},
@@ -486,17 +543,25 @@ def _nan(x):
     return float("nan") if x is None else x
 
 
-def read_summary(path: str | Path) -> dict:
-    """A summary written by :func:`write_summary` (null -> NaN); ValueError naming the file if it is not one."""
+# formats read back: this one, and the summaries recorded before the calibrated rules (listed by the pages as not
+# judged: they hold no per-seed primary statistics)
+READ_FORMATS = (FORMAT, "impkit.scale/1")
+
+
+def read_summary(path: str | Path, fmt: str | tuple = READ_FORMATS,
+                 regenerate: str = "python -m impkit.scale record") -> dict:
+    """A summary written by :func:`write_summary` (null -> NaN) of format ``fmt`` (one or a tuple: the scale
+    study's, or e.g. :data:`impkit.sweep.FORMAT` for a recorded screen row); ValueError naming the file and
+    ``regenerate SLUG`` if it is not one."""
+    fmts = (fmt,) if isinstance(fmt, str) else tuple(fmt)
     path = Path(path)
+    fix = f"regenerate it with `{regenerate} {path.stem}`"
     try:
         s = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as e:
-        raise ValueError(f"{path}: not a readable scale-study summary ({e}); regenerate it with "
-                         f"`python -m impkit.scale record {path.stem}`") from None
-    if not isinstance(s, dict) or s.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a scale-study summary of format {FORMAT}; regenerate it with "
-                         f"`python -m impkit.scale record {path.stem}`")
+        raise ValueError(f"{path}: not a readable recorded summary ({e}); {fix}") from None
+    if not isinstance(s, dict) or s.get("format") not in fmts:
+        raise ValueError(f"{path}: not a recorded summary of format {' or '.join(fmts)}; {fix}")
     return _nan(s)
 
 

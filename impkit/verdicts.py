@@ -176,6 +176,13 @@ def mde(se: float, df: float, delta: float, alpha: float = ALPHA) -> float:
     return float(delta + stats.t.ppf(1 - alpha, df) * se)
 
 
+def in_words(verdict: str, up: str = "larger", down: str = "smaller") -> str:
+    """A verdict on a difference, in words for prose: *reproduced* -> ``up`` (by more than δ), *opposite* ->
+    ``down``, *not reproduced* -> "the same within δ", *inconclusive* -> "undecided", *undefined* -> "undefined"."""
+    return {REPRODUCED: f"{up} by more than δ", OPPOSITE: f"{down} by more than δ",
+            NOT_REPRODUCED: "the same within δ", INCONCLUSIVE: "undecided"}.get(verdict, UNDEFINED)
+
+
 # ------------------------------------------------------------------------------------------------
 # the claims: one primary statistic each, its margin, declared before the results
 # ------------------------------------------------------------------------------------------------

@@ -307,14 +307,14 @@ for m in proposed:
         glue(f"cp_verdict_{c.slug}", res.verdict, display=False)
         glue(f"cp_effect_{c.slug}", res.locality.text, display=False)
         glue(f"cp_gap_{c.slug}", res.accuracy.text, display=False)
-        glue(f"cp_gapverdict_{c.slug}", res.accuracy.verdict, display=False)
+        glue(f"cp_gapverdict_{c.slug}", verdicts.in_words(res.accuracy.verdict, "higher", "lower"), display=False)
 glue("cp_width_delta", verdicts.WIDTH_DELTA, display=False)
 glue("cp_acc_delta", 100 * verdicts.ACCURACY_DELTA, display=False)
 
 
 report(*[f"**{c.display}: {res.verdict}** (more local than {'IMP on the clone' if c.clone else 'IMP'}: paper RF "
           f"width of IMP minus the method's, {res.locality.text} px, {res.locality.n} seeds). Accuracy, method − IMP: "
-          f"{res.accuracy.text} ({res.accuracy.verdict} that it differs). Locality index ≥ {verdicts.LOCAL_LI}: "
+          f"{res.accuracy.text} ({verdicts.in_words(res.accuracy.verdict, 'higher', 'lower')}). Locality index ≥ {verdicts.LOCAL_LI}: "
           f"{_r(res.first_local)} (IMP: {_r(res.first_local_imp)})." for c, res in results.items()])
 
 # %% [markdown]

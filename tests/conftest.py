@@ -5,6 +5,12 @@
 """
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -79,6 +85,23 @@ def bad_input(cli):
 # tests/site checks a built book; `make site-check` builds one from the ci-preset notebooks and passes --site.
 # Without --site that folder is not collected (a plain `pytest tests` has no book to check).
 # ---------------------------------------------------------------------------------------------------------------
+def kill_inside_round_1(cmd: list[str], out: Path, timeout: float = 60) -> Path:
+    """Start ``cmd`` (a run writing under ``out``), SIGKILL it as soon as a round-1 checkpoint exists and return
+    that checkpoint's path (AssertionError if none appears within ``timeout`` seconds)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline, ck = time.time() + timeout, None
+    while time.time() < deadline and proc.poll() is None:
+        found = list(Path(out).glob("*/round_01/checkpoint.pt"))
+        if found:
+            ck = found[0]
+            break
+        time.sleep(0.01)
+    assert ck is not None, "the run never reached a round-1 checkpoint"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return ck
+
+
 def pytest_addoption(parser):
     parser.addoption("--site", default=None, metavar="DIR",
                      help="a built book's HTML folder (…/_build/html): run the checks in tests/site on it")

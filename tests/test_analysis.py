@@ -225,3 +225,38 @@ def test_cavity_over_rounds_mean_skips_seeds_without_survivors():
     b = {"over_rounds": {"mean": np.array([[3.0, 2.0], [np.nan, np.nan]])}}
     out = cavity_over_rounds_mean([a, b])
     np.testing.assert_array_equal(out, [[2.0, 2.0], [3.0, np.nan]])
+
+
+def test_paper_rf_width_fits_every_counted_unit_without_background():
+    """The paper's width: a planted blob's σ (√2 σ_blob for the pair profile), random masks broad, excluded NaN,
+    and the same as rf_width_fit's fit of every unit with the background fixed at 0."""
+    from impkit.analysis import paper_rf_width
+    from impkit.metrics import rf_width_fit
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:16, :16]
+    blob = (np.exp(-((yy - 8) ** 2 + (xx - 8) ** 2) / (2 * 1.5 ** 2)) > rng.random((4, 16, 16))).reshape(4, -1)
+    rand = rng.random((4, 256)) < 0.2
+    few = np.zeros((1, 256), bool)
+    few[0, :3] = True
+    masks = np.concatenate([blob, rand, few])
+    w = paper_rf_width(masks, (1, 16, 16), min_weights=8)
+    assert np.isnan(w[-1]) and np.isfinite(w[:-1]).all()
+    assert w[:4].max() < 3.5 and w[4:8].min() > 5.0          # local blobs narrow, random masks broad
+    ref = rf_width_fit(masks, (1, 16, 16), min_weights=8, background=False, fit_undetected=True)
+    np.testing.assert_allclose(w[:-1], ref.sigma_x_fit[:-1], rtol=1e-9)
+
+
+def test_count_matched_mask_keeps_each_units_count_at_random_places():
+    from impkit.analysis import count_matched_mask
+
+    rng = np.random.default_rng(0)
+    m = np.zeros((50, 100), bool)
+    m[:, :10] = True                                  # a local block: the first 10 inputs of every unit
+    m[7] = False
+    m[3, :40] = True
+    out = count_matched_mask(m, seed=1)
+    np.testing.assert_array_equal(out.sum(1), m.sum(1))
+    assert out[:, :10].mean() < 0.3                   # no longer where the block was
+    np.testing.assert_array_equal(out, count_matched_mask(m, seed=1))
+    assert not np.array_equal(out, count_matched_mask(m, seed=2))

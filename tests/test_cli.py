@@ -49,6 +49,18 @@ def test_bad_input_subprocess_has_no_traceback(tmp_path):
     assert res.returncode == 2 and "prune.rate" in res.stderr and "Traceback" not in res.stderr
 
 
+def test_a_model_that_cannot_fit_is_one_error_line_and_no_run_directory(tmp_path):
+    # the command (ci NLGP, 256 inputs, 10^8 hidden units: ~1 TB for one replica); it used to end in numpy's
+    # _ArrayMemoryError traceback and leave its run directory behind
+    out = tmp_path / "runs"
+    res = run_cli("run", "--preset", "ci", "--method", "imp", "--seed", "0", "--out", str(out),
+                  "--set", "model.hidden=[100000000]", "--device", "cpu")
+    assert res.returncode == 2 and "Traceback" not in res.stderr and res.stderr.count("\n") == 1, res.stderr
+    assert res.stderr.startswith("impkit: error: model.hidden=[100000000]: one replica needs ")
+    assert "256:100000000:2 network" in res.stderr and "is free (90 % of the available RAM of cpu)" in res.stderr
+    assert not out.exists()
+
+
 def test_bad_input_is_one_clean_error(tmp_path, capsys):
     for args, needle in [
         (["run", "--preset", "ci", "--dataset", "toy", "--set", "prune.rate=1.5"], "prune.rate"),

@@ -19,18 +19,15 @@ Tolerances on CUDA, and why:
 """
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import make_toy
+from conftest import kill_inside_round_1, make_toy
 from impkit.model import FCN
 from impkit.presets import make_config
 from impkit.runs import Run, ensure_runs, train_configs
@@ -108,17 +105,7 @@ def check_kill_and_resume(device: str, root: Path) -> None:
     args = ["run", "--preset", "ci", "--dataset", "toy", "--method", "imp", "--seed", "0", "--quiet",
             "--device", device, "--out", str(root / "killed"), *sets]
     child = [sys.executable, "-c", CLI.format(tests=str(TESTS)), *args]
-    proc = subprocess.Popen(child, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline, ck = time.time() + 120, None
-    while time.time() < deadline and proc.poll() is None:
-        found = list((root / "killed").glob("*/round_01/checkpoint.pt"))
-        if found:
-            ck = found[0]
-            break
-        time.sleep(0.01)
-    assert ck is not None, "the run never reached a round-1 checkpoint"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    ck = kill_inside_round_1(child, root / "killed", timeout=120)
     run_dir = ck.parent.parent
     assert not (run_dir / "round_01" / "metrics.json").exists()  # killed inside round 1
     res = subprocess.run(child, capture_output=True, text=True)

@@ -195,3 +195,14 @@ def test_run_state_describes_what_is_done(tmp_path):
     cfg = grid.expand(grid.load_spec(_spec(tmp_path, TOY)))[0].replace(**{"prune.rounds": 3})
     describe = [grid.RunState(cfg, tmp_path, done).describe() for done in [(), (0,), (0, 1, 2), (0, 1, 2, 3)]]
     assert describe == ["new", "round 0 of 0..3 done", "rounds 0..2 of 0..3 done", "complete"]
+
+
+def test_sweep_refuses_a_replica_that_cannot_fit_before_any_run_directory(tmp_path, capsys):
+    # one grid point too large for any machine (10^9 hidden units: ~1.1 TB per replica): one line, exit 2, and
+    # nothing trained or created -- not even the runs of the points that would fit
+    spec = _spec(tmp_path, TOY.replace('"model.hidden" = [[8], [12]]', '"model.hidden" = [[8], [1000000000]]'))
+    root = tmp_path / "runs"
+    rc, out, err = _main(["sweep", str(spec), "--out", str(root)], capsys)
+    assert rc == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("impkit: error: model.hidden=[1000000000]: one replica needs ") and "is free" in err
+    assert not root.exists()

@@ -127,3 +127,25 @@ def test_plan_measures_a_step_here(capsys):
     assert main(["plan", "--preset", "ci", "--device", "cpu", "--device-memory", "2GB"]) == 0
     out = capsys.readouterr().out
     assert "projected training time on cpu" in out and "step" in out
+
+
+def test_check_replica_fits_names_the_setting_it_needs_and_what_is_free():
+    cfg = make_config("ci", "toy", "imp", 0, {**OV, "model.hidden": (1000,)})
+    fp = P.DataFootprint("k", "toy", 256, 64, 64, 4, "float32")
+    dims = [64, 1000, 2]
+    b = P.check_replica_fits(cfg, fp, dims, "cpu", 10**9, "a test budget")
+    assert b.total_bytes == P.batch_bytes([fp], dims, False, cfg.train.batch, "cpu").total_bytes
+    need = b.total_bytes
+    with pytest.raises(P.MemoryPlanError) as e:
+        P.check_replica_fits(cfg, fp, dims, "cpu", need - 1, "a test budget")
+    msg = str(e.value)
+    assert "\n" not in msg and msg.startswith("model.hidden=[1000]: one replica needs ")
+    assert P.fmt_bytes(need) in msg and f"only {P.fmt_bytes(need - 1)} is free (a test budget)" in msg
+    assert "64:1000:2 network" in msg and "lower model.hidden" in msg
+    # data larger than the model: the data are named instead (a clone: with its float16 option)
+    big = P.DataFootprint("k", "toy-clone", 10**7, 64, 64, 4, "float32")
+    with pytest.raises(P.MemoryPlanError, match=r"^data 'toy-clone': one replica needs .*clone_dtype=float16"):
+        P.check_replica_fits(make_config("ci", "toy-clone", "imp", 0, OV), big, [64, 16, 2], "cpu", 10**8, "x")
+    # data already resident on the CPU cost nothing more
+    P.check_replica_fits(make_config("ci", "toy-clone", "imp", 0, OV), big, [64, 16, 2], "cpu", 10**8, "x",
+                         resident=True)

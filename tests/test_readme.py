@@ -7,10 +7,11 @@ the README's ``impkit run`` line created. The commands run in a scratch director
 ``make test`` itself) and ``jupyter lab`` (interactive) are not executed; nor are the commands that train for tens of
 minutes or need a cluster, each covered by its own tests: a full ``impkit sweep`` (48 default-preset runs; the
 engines are tested on ``ci`` sweeps in ``tests/test_engines.py`` and ``tests/test_ray_engine.py``), ``ray start`` and
-sweeps on a Ray cluster, and ``impkit.scale record`` (a default-preset rung, written into ``book/recorded``;
-``tests/test_scale.py``), and the GPU session ``tools/gpu_session.sh`` without ``--smoke`` (it needs a GPU; its
-smoke run is executed here and in ``tests/test_gpu_session.py``). They are listed here so that a new kind of command
-in the README cannot go untested.
+sweeps on a Ray cluster, ``impkit.scale record`` (a default-preset rung, written into ``book/recorded``;
+``tests/test_scale.py``), ``impkit.sweep record`` (a default-preset Fashion-MNIST screen, written into
+``book/recorded``; ``tests/test_sweep.py``), and the GPU session ``tools/gpu_session.sh`` without ``--smoke`` (it
+needs a GPU; its smoke run is executed here and in ``tests/test_gpu_session.py``). They are listed here so that a new
+kind of command in the README cannot go untested.
 """
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 NOT_RUN = (re.compile(r"^make\b"), re.compile(r"^\.venv/bin/jupyter lab\b"), re.compile(r"^ray start\b"),
            re.compile(r"^(\.venv/bin/)?python -m impkit sweep (?!.*--dry-run)"),
            re.compile(r"^\.venv/bin/python -m impkit\.scale record\b"),
-           re.compile(r"^tools/gpu_session\.sh(?!.*--smoke)"))
+           re.compile(r"^tools/gpu_session\.sh(?!.*--smoke)"),
+           re.compile(r"^\.venv/bin/python -m impkit\.sweep record\b"))
 
 
 def readme_commands(text: str) -> list[str]:

@@ -80,12 +80,33 @@ def test_at_preset():
 
 
 @pytest.fixture(scope="module")
-def tiny_summary(tmp_path_factory):
-    root = tmp_path_factory.mktemp("scale")
+def tiny_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("scale")
+
+
+@pytest.fixture(scope="module")
+def tiny_summary(tiny_root):
     r = scale.Rung("tiny", "heavy", "baseline", "tiny", 1.0)
-    s = scale.measure(r, seeds=[0, 1], root=root, device="cpu", preset="ci", extra=TINY, cavity_inputs=300)
+    s = scale.measure(r, seeds=[0, 1], root=tiny_root, device="cpu", preset="ci", extra=TINY, cavity_inputs=300)
     cfgs = scale.configs(r, [0, 1], "ci", TINY)
-    return s, train_configs(cfgs, root=root, device="cpu", progress=False)  # reused, not retrained
+    return s, train_configs(cfgs, root=tiny_root, device="cpu", progress=False)  # reused, not retrained
+
+
+def test_measure_caches_its_summary_by_runs_and_settings(tiny_summary, tiny_root, monkeypatch):
+    s, _ = tiny_summary
+    files = sorted((tiny_root / ".summaries").glob("*.json"))
+    assert len(files) == 1
+    calls = []
+    real = scale.summary
+    monkeypatch.setattr(scale, "summary", lambda *a, **k: calls.append(k) or real(*a, **k))
+    r = scale.Rung("tiny", "heavy", "baseline", "tiny", 1.0)
+    again = scale.measure(r, seeds=[0, 1], root=tiny_root, device="cpu", preset="ci", extra=TINY, cavity_inputs=300)
+    assert calls == [] and again["verdicts"] == s["verdicts"]          # read back, not recomputed
+    few = scale.measure(r, seeds=[0, 1], root=tiny_root, device="cpu", preset="ci", extra=TINY, cavity_inputs=300,
+                        every_round=False)
+    assert len(calls) == 1 and few["curves"]["imp"]["rounds"] == [0, 2, 3]   # another setting, another analysis
+    assert few["claims"]["C3b"]["mean"] == pytest.approx(s["claims"]["C3b"]["mean"])  # same last round
+    assert len(list((tiny_root / ".summaries").glob("*.json"))) == 2
 
 
 def test_summary_follows_the_claim_pages(tiny_summary):
@@ -120,6 +141,11 @@ def test_summary_follows_the_claim_pages(tiny_summary):
     assert s["robustness"]["detection rate"]["IMP vs random"]["mean"] == pytest.approx(
         (det["imp"] - det["random"]).mean())
     assert s["accuracy"]["imp"]["final"]["n"] == 2
+    # C3b's count-matched null: IMP's per-unit counts at random places, on C3b's axis
+    assert s["kurtosis_count_null"]["seeds"] == [0, 1] and len(s["kurtosis_count_null"]["values"]) == 2
+    one = np.asarray(s["curves"]["oneshot"]["kurtosis"], float)[:, -1]
+    assert s["analysis_nulls"]["C3b"]["mean"] == pytest.approx(
+        np.mean(np.abs(np.asarray(s["kurtosis_count_null"]["values"]) - 3) - np.abs(one - 3)))
     # heavy-tailed inputs: dense preactivations already above 3 (the clone's near 3)
     k0 = np.asarray(s["curves"]["imp"]["kurtosis"])[:, 0].mean()
     k0_clone = np.asarray(s["curves"]["imp_clone"]["kurtosis"])[:, 0].mean()
@@ -170,7 +196,7 @@ def test_bad_recorded_file_names_file_and_fix(tmp_path):
     with pytest.raises(ValueError, match=r"nlgp-side32.json: not a readable.*python -m impkit.scale record nlgp-side32"):
         scale.read_summary(bad)
     bad.write_text(json.dumps({"format": "other"}))
-    with pytest.raises(ValueError, match="not a scale-study summary"):
+    with pytest.raises(ValueError, match="not a recorded summary of format impkit.scale/2 or impkit.scale/1"):
         scale.load_recorded(tmp_path)
 
 

@@ -1,7 +1,6 @@
 import errno
 import json
 import os
-import signal
 import stat
 import socket
 import subprocess
@@ -12,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import kill_inside_round_1
 from impkit.presets import make_config
 from impkit.runs import Run, train_configs
 from impkit.store import (ConfigMismatchError, CorruptFileError, RunLock, RunLockedError, StoreWriteError, load_json,
@@ -194,19 +194,7 @@ def test_sigkill_mid_round_then_resume(tmp_path):
     sets = [a for k, v in ov.items() for a in ("--set", f"{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}")]
     args = ["run", "--preset", "ci", "--dataset", "toy", "--method", "imp", "--seed", "0", "--quiet",
             "--out", str(tmp_path / "killed"), *sets]
-    proc = subprocess.Popen([sys.executable, "-c", CLI.format(tests=str(TESTS)), *args],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    ck = None
-    while time.time() < deadline and proc.poll() is None:
-        found = list((tmp_path / "killed").glob("*/round_01/checkpoint.pt"))
-        if found:
-            ck = found[0]
-            break
-        time.sleep(0.01)
-    assert ck is not None, "the run never reached a round-1 checkpoint"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    ck = kill_inside_round_1([sys.executable, "-c", CLI.format(tests=str(TESTS)), *args], tmp_path / "killed")
     run_dir = ck.parent.parent
     assert (run_dir / ".lock").exists() and not (run_dir / "round_01" / "metrics.json").exists()
     res = run_cli(*args)  # stale lock reclaimed, resumes from the checkpoint

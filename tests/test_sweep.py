@@ -37,3 +37,92 @@ def test_screen_scores_and_missing_data(tmp_path, monkeypatch):
     assert np.isfinite(ok["det_gap"]) and ok["det_gap_per_min"] == pytest.approx(ok["det_gap"] / ok["minutes"])
     assert ok["minutes"] == pytest.approx(training_minutes(runs)) and ok["minutes"] > 0
     assert ok["classes"] == 2
+
+
+# ------------------------------------------------------------------------------------------------
+# recorded rows: the appendix screen does not depend on what is installed
+# ------------------------------------------------------------------------------------------------
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from impkit import sweep  # noqa: E402
+from impkit.data import fashion_mnist  # noqa: E402
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "90_choosing_the_default.py"
+NEEDS_INSTALL = {"fashion-mnist", "imagenet32"}  # data a machine may not have (system package, manual download)
+
+
+@pytest.fixture
+def no_fashion_mnist(tmp_path, monkeypatch):
+    """Fashion-MNIST absent, wherever the machine has it installed."""
+    monkeypatch.setenv("IMPKIT_DATA", str(tmp_path / "no-data"))
+    monkeypatch.setattr(fashion_mnist, "SYSTEM_DIR", str(tmp_path / "no-system-data"))
+
+
+def test_record_then_read_gives_the_trained_row(tmp_path, monkeypatch):
+    # recording is the screen itself plus provenance; reading it back gives the same numbers without training
+    toy = Candidate("toy task", "toy", OVER, recorded="toy")
+    monkeypatch.setitem(sweep.RECORDED, "toy", (toy, "ci", (0,)))
+    (path,) = sweep.record(["toy"], None, tmp_path / "runs", tmp_path / "rec", "cpu", ["cmd", "x"])
+    raw = json.loads(path.read_text())
+    assert raw["format"] == sweep.FORMAT and raw["preset"] == "ci" and raw["seeds"] == [0] and len(raw["runs"]) == 6
+    pv = raw["provenance"]
+    assert pv["command"] == "cmd x" and pv["device"] == "cpu" and pv["commit"] and pv["date"] and pv["wall_s"] > 0
+    (trained,) = screen([Candidate("toy task", "toy", OVER)], "ci", root=str(tmp_path / "runs"))
+    (back,) = screen([toy], "ci", root=str(tmp_path / "elsewhere"), recorded_dir=tmp_path / "rec")
+    assert not (tmp_path / "elsewhere").exists()  # nothing trained, nothing created
+    assert back["source"].startswith(f"recorded {pv['date'][:10]}, cpu") and trained["source"] == sweep.THIS_BUILD
+    for k in ("det_gap", "det_gap_per_min", "minutes", "dense_acc", "imp_acc", "li_gap", "classes", "image"):
+        assert back[k] == pytest.approx(trained[k], nan_ok=True), k
+    # other settings than recorded (another seed here): not silently reused
+    (other,) = screen([toy], "ci", seeds=[1], root=str(tmp_path / "elsewhere"), recorded_dir=tmp_path / "rec")
+    assert other["status"].startswith(f"recorded row {path} is for other settings")
+    assert "python -m impkit.sweep record toy" in other["status"] and "det_gap" not in other
+
+
+def test_the_recorded_fashion_mnist_row_is_read_without_the_package(tmp_path, no_fashion_mnist):
+    cand, preset, seeds = sweep.RECORDED["fashion-mnist"]
+    (row,) = screen([cand], preset, seeds=seeds, root=str(tmp_path / "runs"))
+    assert row["status"] == "ok" and row["source"].startswith("recorded 20") and np.isfinite(row["det_gap"])
+    assert row["dataset"] == "fashion-mnist" and row["image"] == "1x28x28" and row["classes"] == 10
+    assert not (tmp_path / "runs").exists()
+    raw = json.loads((sweep.RECORDED_DIR / "fashion-mnist.json").read_text())
+    assert raw["provenance"]["command"].startswith("python -m impkit.sweep record fashion-mnist")
+
+
+def _notebook_candidates(preset: str, tmp_path, monkeypatch) -> list:
+    """The candidates notebook 90 screens at ``preset``: its parameters and setup cells, executed up to its call
+    of ``screen`` (stubbed: it records its arguments and stops the cell)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def stub(cands, *a, **kw):
+        seen.extend(cands)
+        raise Stop
+
+    monkeypatch.setattr(sweep, "screen", stub)
+    cells = [c.split("\n", 1)[1] for c in NOTEBOOK.read_text().split("\n# %%")[1:] if not c.startswith(" [markdown]")]
+    params, setup = cells[0], cells[1]
+    assert 'tags=["parameters"]' not in setup and "screen(" in setup
+    code = f"{params}\npreset = {preset!r}\nrun_root = {str(tmp_path / 'runs')!r}\n{setup}"  # as papermill injects
+    with pytest.raises(Stop):
+        exec(compile(code, str(NOTEBOOK), "exec"), {"display": print})  # noqa: S102
+    return seen
+
+
+@pytest.mark.parametrize("preset", ["ci", "default"])
+def test_the_appendix_screen_needs_no_installed_data(preset, tmp_path, monkeypatch, no_fashion_mnist):
+    # every candidate of the book's screen either has data that every machine has (generated, bundled) or is read
+    # from a recorded row that matches its settings: the book builds the same with or without the package
+    cands = _notebook_candidates(preset, tmp_path, monkeypatch)
+    assert cands
+    for c in cands:
+        if c.dataset in NEEDS_INSTALL:
+            assert c.recorded, f"{c.name}: its data need installing, so it must be a recorded row"
+            row = sweep.recorded_row(c, preset, [0])
+            assert row["status"] == "ok", row["status"]

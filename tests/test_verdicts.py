@@ -75,6 +75,12 @@ def test_judge_edge_cases():
     assert V.judge([3.0, -2.0, 1.0], 1.0).verdict == "inconclusive"
 
 
+def test_in_words():
+    assert V.in_words("reproduced", "higher", "lower") == "higher by more than δ"
+    assert V.in_words("opposite", "higher", "lower") == "lower by more than δ"
+    assert V.in_words("not reproduced") == "the same within δ" and V.in_words("inconclusive") == "undecided"
+
+
 def test_paired_and_unpaired():
     a, b = np.array([3.0, 3.2, 3.1]), np.array([1.0, 1.1, 0.9])
     p = V.judge_paired(a, b, 1.0)

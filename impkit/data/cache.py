@@ -36,9 +36,14 @@ def run_data(cfg, split: str) -> Dataset:
     return _CACHE[key]
 
 
+def is_loaded(cfg, split: str) -> bool:
+    """Whether split ``split`` of the data of ``cfg`` is already loaded (in memory) in this process."""
+    return data_key(cfg, split) in _CACHE
+
+
 def clear() -> None:
     """Forget every cached dataset (frees their memory once nothing else holds them)."""
     _CACHE.clear()
 
 
-__all__ = ["run_data", "data_key", "clear"]
+__all__ = ["run_data", "data_key", "is_loaded", "clear"]

@@ -76,6 +76,7 @@ DEFAULTS = {"dim": 2, "L": 28, "xi0": 1.0, "xi1": 3.0, "nonlinearity": "erf", "g
             "n_test": 2000, "gaussian": False, "device": None, "batch_size": 4096}
 NONLINEARITIES = ("erf", "power")
 _QUAD_NODES = 256  # Gauss-Legendre nodes per smooth piece of the k_p integral: error < 1e-10 for p >= 1
+_QUAD_NODES_ERF = 64  # Gauss-Legendre nodes per piece of the erf kurtosis integral (entire integrand: ~1e-15)
 
 
 def gamma(g: float) -> float:
@@ -91,17 +92,30 @@ def power_moment(p: float) -> float:
 def pixel_kurtosis(nonlinearity: str = "erf", g: float = 3.0, p: float = 2.0) -> float:
     """E[x^4] of one (unit-variance) pixel: 3 is Gaussian, < 3 sub-Gaussian (erf), > 3 heavy-tailed (power p > 1).
 
-    Power: Gamma(2p + 1/2) sqrt(pi) / Gamma(p + 1/2)^2 in closed form. Erf: E[erf(g z/sqrt 2)^4] / gamma(g)^2 by
-    Gauss-Hermite quadrature (the integrand is smooth).
+    Power: Gamma(2p + 1/2) sqrt(pi) / Gamma(p + 1/2)^2 in closed form. Erf: E[erf(g z/sqrt 2)^4] / gamma(g)^2 =
+    2 int_0^inf phi(z) erf(g z/sqrt 2)^4 dz / gamma(g)^2 by composite Gauss-Legendre quadrature on pieces that
+    follow both scales of the integrand: erf's rise over |z| ~ 1/g and the Gaussian's over |z| ~ 1 (a single
+    Gauss-Hermite rule spreads its nodes on the second scale only and misses the first at large g: 200 nodes gave
+    1.0549 at g = 10 instead of 1.0664). Agrees with adaptive quadrature to ~1e-15 for g in [0.01, 1000] (tested).
     """
     if nonlinearity == "power":
         return math.exp(math.lgamma(2 * p + 0.5) - 2 * math.lgamma(p + 0.5)) * math.sqrt(math.pi)
     if nonlinearity != "erf":
         raise ValueError(f"nlgp: nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
+    if not g > 0:
+        raise ValueError(f"nlgp: g must be > 0, got {g}")
     from scipy.special import erf
 
-    z, w = np.polynomial.hermite_e.hermegauss(200)
-    return float((w * erf(g * z / math.sqrt(2)) ** 4).sum() / math.sqrt(2 * math.pi)) / gamma(g) ** 2
+    x, w = np.polynomial.legendre.leggauss(_QUAD_NODES_ERF)
+    top = 13.0  # phi(13) ~ 1e-37: the tail beyond is below float64 resolution of the integral
+    cuts = [c / g for c in (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)] + [1.0, 2.0, 4.0, 8.0]
+    edges = sorted({0.0, top, *(c for c in cuts if c < top)})
+    total = 0.0
+    for a, b in zip(edges[:-1], edges[1:]):
+        half = (b - a) / 2
+        z = (a + b) / 2 + half * x
+        total += half * float((w * np.exp(-z * z / 2) * erf(g * z / math.sqrt(2)) ** 4).sum())
+    return 2 * total / math.sqrt(2 * math.pi) / gamma(g) ** 2
 
 
 def power_covariance(rho: np.ndarray, p: float, nodes: int = _QUAD_NODES) -> np.ndarray:

@@ -1,5 +1,6 @@
 """Fashion-MNIST: the real Debian files when installed, an IDX round trip, clear errors."""
 import gzip
+import os
 from pathlib import Path
 
 import numpy as np
@@ -9,9 +10,60 @@ import torch
 import impkit.data as data
 from impkit.data import fashion_mnist as fm
 
+INSTALL = "apt-get install dataset-fashion-mnist"
+
+
+def in_ci(env) -> bool:
+    """Whether ``env`` (a mapping like os.environ) is a CI run: ``CI`` set to true/1/yes (.ci/run sets CI=true)."""
+    return str(env.get("CI", "")).strip().lower() in ("true", "1", "yes")
+
+
+def missing_package(err: Exception, env) -> tuple[str, str]:
+    """What a test does when the Fashion-MNIST files are not installed: ("fail", reason) in CI, which installs the
+    package (.ci/run), else ("skip", reason); the reason names the package and the install command."""
+    reason = (f"Fashion-MNIST is not installed ({type(err).__name__}); install the Debian package with "
+              f"`{INSTALL}` (or set IMPKIT_DATA) to run this test")
+    if in_ci(env):
+        return "fail", f"CI=true but {reason}: .ci/run installs it, so CI must not skip this test"
+    return "skip", reason
+
+
+def load_real_or_skip(**kw):
+    """``data.load("fashion-mnist", **kw)``, or skip (fail under CI=true) if the package is not installed."""
+    try:
+        return data.load("fashion-mnist", **kw)
+    except data.DataNotFoundError as err:
+        action, reason = missing_package(err, os.environ)
+        if action == "fail":
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+@pytest.mark.parametrize("ci,action", [(None, "skip"), ("", "skip"), ("false", "skip"), ("0", "skip"),
+                                       ("true", "fail"), ("TRUE", "fail"), ("1", "fail")])
+def test_missing_package_skips_except_in_ci(ci, action):
+    env = {} if ci is None else {"CI": ci}
+    got, reason = missing_package(data.DataNotFoundError("Fashion-MNIST not found"), env)
+    assert got == action and INSTALL in reason
+
+
+def test_missing_package_decision_reaches_pytest(tmp_path, monkeypatch):
+    # with the files absent: skipped with the install command, or failed when CI=true
+    monkeypatch.setenv("IMPKIT_DATA", str(tmp_path / "env"))
+    monkeypatch.setattr(fm, "SYSTEM_DIR", str(tmp_path / "system"))
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match=INSTALL):
+        load_real_or_skip(split="test")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true but Fashion-MNIST is not installed"):
+        load_real_or_skip(split="test")
+    _install(tmp_path / "env")  # installed: loaded, whatever CI says
+    assert len(load_real_or_skip(split="test")) == 10
+
+
 def test_real_files():
-    # .ci/run installs the Debian package; elsewhere: apt-get install dataset-fashion-mnist (or set IMPKIT_DATA)
-    tr = data.load("fashion-mnist")
+    # .ci/run installs the Debian package (CI=true: a missing package fails); elsewhere it is skipped with the reason
+    tr = load_real_or_skip()
     te = data.load("fashion-mnist", split="test")
     assert tr.x.shape == (60000, 784) and te.x.shape == (10000, 784) and tr.x.dtype == torch.uint8
     assert (torch.bincount(tr.y) == 6000).all() and (torch.bincount(te.y) == 1000).all()

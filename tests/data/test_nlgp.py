@@ -144,9 +144,62 @@ def test_twin_matches_nlgp_covariance_two_sample():
 
 
 def theory_fourth_moment(g):
-    """E[x^4] for x = erf(g z / sqrt2) / sqrt(gamma(g)), z ~ N(0,1) (Gauss-Hermite, exact to ~1e-12)."""
-    t, w = np.polynomial.hermite_e.hermegauss(200)
-    return float((w * erf(g * t / math.sqrt(2)) ** 4).sum() / w.sum()) / nlgp.gamma(g) ** 2
+    """E[x^4] for x = erf(g z / sqrt2) / sqrt(gamma(g)), z ~ N(0,1), by scipy's adaptive quadrature with tight
+    tolerances, told where erf rises (|z| ~ 1/g) -- independent of the package's fixed rule."""
+    from scipy import integrate
+
+    f = lambda z: math.exp(-z * z / 2) * erf(g * z / math.sqrt(2)) ** 4  # noqa: E731
+    marks = [c / g for c in (0.5, 1.0, 2.0, 4.0) if c / g < 14]
+    val = integrate.quad(f, 0, 14, points=marks or None, epsabs=1e-14, epsrel=1e-13, limit=500)[0]
+    return 2 * val / math.sqrt(2 * math.pi) / nlgp.gamma(g) ** 2
+
+
+def used_gains_and_powers():
+    """Every erf gain and power the presets, the scale ladder and dose points, the appendix screen and the example
+    sweep use (read from where they are defined, so that a new point is covered without editing this test)."""
+    import re
+    from pathlib import Path
+
+    from impkit import scale
+    from impkit.presets import PRESETS
+
+    gains, powers = {nlgp.DEFAULTS["g"]}, {nlgp.DEFAULTS["p"]}
+    for spec in PRESETS.values():
+        for name, opts in spec.get("data_options", {}).items():
+            if name.startswith("nlgp"):
+                gains.add(float(opts.get("g", nlgp.DEFAULTS["g"])))
+                powers.add(float(opts.get("p", nlgp.DEFAULTS["p"])))
+    for r in scale.LADDER + scale.DOSE:
+        ov = r.all_overrides
+        gains.add(float(ov.get("data.options.g", 10.0)))  # 10: the default preset's g
+        powers.add(float(ov.get("data.options.p", 2.0)))
+    root = Path(__file__).resolve().parents[2]
+    text = "".join((root / f).read_text() for f in ("notebooks/90_choosing_the_default.py",
+                                                    "examples/sweep_gain.toml"))
+    gains |= {float(v) for v in re.findall(r'"data\.options\.g"\s*[:=]\s*([0-9.]+)', text)}
+    for lst in re.findall(r'"data\.options\.g"\s*=\s*\[([^\]]*)\]', text):
+        gains |= {float(v) for v in lst.split(",")}
+    return sorted(gains), sorted(powers)
+
+
+def test_used_gains_are_collected():
+    gains, powers = used_gains_and_powers()
+    assert {1.0, 3.0, 10.0, 30.0} <= set(gains) and {1.0, 1.5, 2.0, 3.0} <= set(powers)
+
+
+@pytest.mark.parametrize("g", sorted({0.01, 0.3, 100.0, *used_gains_and_powers()[0]}))
+def test_erf_pixel_kurtosis_against_adaptive_quadrature(g):
+    # the fixed 200-node Gauss-Hermite rule used before gave 1.0549 at g = 10 (adaptive: 1.0664)
+    assert nlgp.pixel_kurtosis("erf", g=g) == pytest.approx(theory_fourth_moment(g), rel=1e-10, abs=0)
+
+
+def test_erf_pixel_kurtosis_against_sampling():
+    # an independent check of the g = 10 value (the dose-response page's point): 4 million draws of erf(g z/sqrt2)
+    z = np.random.default_rng(0).standard_normal(4_000_000)
+    x4 = (erf(10.0 * z / math.sqrt(2)) ** 4) / nlgp.gamma(10.0) ** 2
+    se = x4.std(ddof=1) / math.sqrt(len(x4))
+    assert abs(x4.mean() - nlgp.pixel_kurtosis("erf", g=10.0)) < 5 * se
+    assert abs(x4.mean() - 1.0549) > 20 * se  # the old rule's value is far outside the sampling error
 
 
 @pytest.mark.parametrize("g,expect", [(0.01, "gaussian"), (0.3, "near"), (10.0, "sub")])
@@ -209,8 +262,10 @@ def test_power_covariance_closed_forms():
         assert nlgp.power_covariance(np.array(0.0), p) == pytest.approx(0.0, abs=1e-12)
 
 
-@pytest.mark.parametrize("p,rho", [(1.5, 0.3), (2.0, 0.8), (2.0, -0.45), (2.5, 0.95)])
+@pytest.mark.parametrize("p,rho", [(1.5, 0.3), (2.0, 0.8), (2.0, -0.45), (2.5, 0.95), (1.5, 0.895), (3.0, 0.6),
+                                   (2.0, 0.99), (1.5, -0.99)])
 def test_power_covariance_against_direct_quadrature(p, rho):
+    # 0.895: the largest off-diagonal latent correlation of the used fields (xi = 3, one pixel apart)
     assert nlgp.power_covariance(np.array(rho), p) == pytest.approx(direct_power_cov(rho, p), abs=1e-7)
 
 
