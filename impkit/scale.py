@@ -52,9 +52,15 @@ TASKS: dict[str, tuple[str, dict]] = {
     "heavy": ("nlgp", {"data.options.nonlinearity": "power", "data.options.p": 2.0}),
     "photos": ("photos", {"data.options.size": 24}),  # grey photo patches, which of the bundled scenes
     "imagenet32": ("imagenet32", {}),  # the paper's own task, at the paper preset (the ladder's top)
+    # the decisive experiments (impkit.decisive, notebook 10): real images, their translated variant, a Gaussian
+    # texture whose classes differ only at long range
+    "fashion-mnist": ("fashion-mnist", {"data.options.n_train": 20000, "data.options.n_test": 5000}),
+    "fashion-mnist-translated": ("fashion-mnist-translated", {}),
+    "longrange": ("gaussian-longrange", {}),
 }
 TASK_LABELS = {"nlgp": "NLGP (erf, g = 10)", "heavy": "heavy-tailed NLGP (signed square)",
-               "photos": "photo patches", "imagenet32": "ImageNet32"}
+               "photos": "photo patches", "imagenet32": "ImageNet32", "fashion-mnist": "Fashion-MNIST",
+               "fashion-mnist-translated": "Fashion-MNIST translated", "longrange": "long-range Gaussian texture"}
 # The NLGP tasks at the paper preset, whose table has no NLGP entry: the default task's field on a 32 x 32 grid, so
 # that the paper's network (1024 inputs here) and training run on it (notebooks 08/09 at preset=paper).
 NLGP_AT_PAPER = {"data.options.dim": 2, "data.options.L": 32, "data.options.xi0": 2.0, "data.options.xi1": 3.0,

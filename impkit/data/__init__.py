@@ -122,7 +122,7 @@ def _import_loaders() -> None:
     # Loaders register themselves on import; imported lazily so `import impkit` stays fast.
     import importlib
 
-    for mod in ("imagenet32", "nlgp", "photos", "fashion_mnist", "clone"):
+    for mod in ("imagenet32", "nlgp", "photos", "fashion_mnist", "translated", "longrange", "clone"):
         try:
             importlib.import_module(f"impkit.data.{mod}")
         except ModuleNotFoundError as e:  # a loader module not written yet

@@ -24,6 +24,12 @@ Options (:func:`gaussian_clone`):
 * ``n`` / ``labels``: how many samples and with which labels (default: the labels of ``ds``, so class
   frequencies are kept exactly; with only ``n``, labels are drawn from ``ds.y`` at random).
 * ``device``: where to compute (default: the data's device). ``seed``: the torch generator seed.
+* ``fit_per_class`` (clone option of :func:`load_clone`; None = every training row): fit each class on a seeded
+  random subset of that many of its training rows, the paper's way (App. B.1 fits on about 100 images per
+  class). With n_c rows the empirical covariance has rank <= n_c - 1 (99 for 100 rows), so each class of such a
+  clone lies in its own affine subspace of dimension <= n_c - 1: a *global* cue (which subspace is a row in?)
+  that needs no local filter. ``shrinkage`` > 0 then restores full rank (the pooled covariance is fitted on the
+  same subset: K (n_c - 1) >= D rows for Fashion-MNIST's 10 x 100 vs D = 784).
 * ``dtype``: storage dtype of the samples, ``"float32"`` (default) or ``"float16"``. Samples are computed in
   float32 and rounded once when stored; half precision (relative rounding error <= 2^-11, far below the
   sampling error of any moment a notebook measures) halves the memory of a large clone: an ImageNet32-sized
@@ -46,9 +52,10 @@ from impkit.data._common import check_options, check_split, generator
 from impkit.seeding import derive_seed
 from impkit.data.base import Dataset
 
-CLONE_OPTIONS = ("shrinkage", "per_channel", "clone_device", "clone_dtype")
+CLONE_OPTIONS = ("shrinkage", "per_channel", "clone_device", "clone_dtype", "fit_per_class")
 # types of the clone options, added to the base dataset's (impkit.data.option_types)
-CLONE_OPTION_TYPES = {"shrinkage": float, "per_channel": bool, "clone_device": str | None, "clone_dtype": str}
+CLONE_OPTION_TYPES = {"shrinkage": float, "per_channel": bool, "clone_device": str | None, "clone_dtype": str,
+                      "fit_per_class": int | None}
 GC_OPTIONS = ("n", "labels", "shrinkage", "per_channel", "device", "dtype")
 DTYPES = {"float32": torch.float32, "float16": torch.float16}
 
@@ -169,12 +176,42 @@ def load_clone(base_name: str, root=None, split: str = "train", seed: int = 0, *
     copts = {k: options.pop(k) for k in CLONE_OPTIONS if k in options}
     base_train = load(base_name, root=root, split="train", seed=seed, **options)
     labels = base_train.y if split == "train" else load(base_name, root=root, split="test", seed=seed, **options).y
-    ds = gaussian_clone(base_train, seed=derive_seed(seed, "clone", base_name, split), labels=labels,
+    fit = base_train
+    per = copts.get("fit_per_class")
+    if per is not None:
+        fit = fit_subset(base_train, int(per), derive_seed(seed, "clone-fit", base_name))
+    ds = gaussian_clone(fit, seed=derive_seed(seed, "clone", base_name, split), labels=labels,
                         shrinkage=copts.get("shrinkage", 0.0), per_channel=copts.get("per_channel", False),
                         device=copts.get("clone_device"), dtype=copts.get("clone_dtype", "float32"))
     ds.info["split"] = split
     ds.info["clone"]["base_options"] = dict(options)
+    ds.info["clone"]["fit_per_class"] = per
     return ds
+
+
+def fit_subset(ds: Dataset, per_class: int, seed: int) -> Dataset:
+    """``ds`` restricted to ``per_class`` rows of every class, drawn without replacement by a generator seeded with
+    ``seed`` (the same rows for every split of one run: the clone's train and test splits share one fit).
+    ValueError naming ``data.options.fit_per_class`` if it is below 2 or a class has fewer rows."""
+    import dataclasses
+
+    if per_class < 2:
+        raise ValueError(f"data.options.fit_per_class: must be at least 2 (a covariance needs two rows), "
+                         f"got {per_class}")
+    g = torch.Generator().manual_seed(int(seed))
+    y = ds.y.cpu()
+    take = []
+    for c in range(ds.num_classes):
+        rows = torch.nonzero(y == c).flatten()
+        if len(rows) == 0:
+            continue
+        if len(rows) < per_class:
+            raise ValueError(f"data.options.fit_per_class: class {c} of {ds.name!r} has only {len(rows)} training "
+                             f"rows, fewer than {per_class}; lower fit_per_class or use more rows (n_train)")
+        take.append(rows[torch.randperm(len(rows), generator=g)[:per_class]])
+    idx = torch.sort(torch.cat(take)).values
+    return dataclasses.replace(ds, x=ds.x[idx.to(ds.x.device)], y=ds.y[idx.to(ds.y.device)],
+                               info={**ds.info, "fit_per_class": per_class})
 
 
 # ----------------------------------------------------------------------------------------------- checks
