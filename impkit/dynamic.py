@@ -18,8 +18,9 @@ the same before and after the update):
    with uniform keys drawn on the CPU from ``derive_seed(seed, "mask-update", n, t, l)``; regrown weights start
    at exactly 0 (their value while pruned).
 
-Biases are never dropped or regrown. Every step is vectorised over the batch's dynamic replicas (a stable sort of
-each replica's scores and keys, rank comparison against per-replica counts on the device); there is no host
+Biases are never dropped or regrown. Every step is vectorised over the batch's dynamic replicas (in chunks of at
+most :data:`UPDATE_ELEMS` weights, so the workspace stays below about 0.7 GB whatever the batch): a stable sort of
+each replica's scores and keys, rank comparison against per-replica counts on the device; there is no host
 synchronisation except the upload of the random keys. A gradient-based regrowth (RigL: the d_l inactive entries
 with the largest |∂L/∂W| on a minibatch) would be another ``regrow`` rule computing its keys from a gradient at the
 same point; it is not implemented.
@@ -34,6 +35,7 @@ import torch
 
 from impkit.seeding import derive_seed
 
+UPDATE_ELEMS = 1 << 24  # weights updated at once (the sorts' workspace is about 40 bytes per weight: <= 0.7 GB)
 MASK_UPDATE = "mask-update"  # the random stream of regrowth: derive_seed(seed, MASK_UPDATE, n, t, layer)
 
 
@@ -127,9 +129,11 @@ class ReplicaDynamics:
                 d = [dyn.drop_counts(k[l], total) for k in kept]
                 if not any(d):
                     continue
-                keys = regrow_keys(seeds, self.n, t, l, total, dev)
-                drop_and_regrow(m.weights[l].data, m.mask(l), idx, torch.as_tensor(d, dtype=torch.long, device=dev),
-                                keys)
+                dt = torch.as_tensor(d, dtype=torch.long, device=dev)
+                c = max(1, UPDATE_ELEMS // total)  # replicas per chunk: bounded workspace (sorts of c x total)
+                for i in range(0, len(rows), c):
+                    keys = regrow_keys(seeds[i:i + c], self.n, t, l, total, dev)
+                    drop_and_regrow(m.weights[l].data, m.mask(l), idx[i:i + c], dt[i:i + c], keys)
 
 
 __all__ = ["Dynamics", "drop_and_regrow", "regrow_keys", "ReplicaDynamics", "MASK_UPDATE"]
