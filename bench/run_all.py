@@ -22,7 +22,7 @@ def main() -> None:
     print(f"impkit benchmarks on {dev}; torch {torch.__version__}; {torch.get_num_threads()} threads")
     # one process per benchmark: peak-memory figures (ru_maxrss) are per process and must not inherit another's
     for name, script in (("training", "bench_train.py"), ("analysis", "bench_metrics.py"),
-                         ("data loading", "bench_data.py")):
+                         ("data loading", "bench_data.py"), ("sparsifiers (mask cost per round)", "bench_sparsifiers.py")):
         print(f"\n===== {name} =====", flush=True)
         t0 = time.perf_counter()
         subprocess.run([sys.executable, str(HERE / script)], check=True)
