@@ -388,3 +388,24 @@ def cavity_over_rounds_mean(results: Sequence[dict]) -> np.ndarray:
     n_ok = np.isfinite(stack).sum(0)
     return np.where(n_ok > 0, np.nansum(stack, 0) / np.maximum(n_ok, 1), np.nan)
 
+
+
+SPARSIFIER_COLUMNS = ("sigma_paper_median", "sigma_paper_mean", "frac_detected", "li_mean")
+
+
+def sparsifier_rows(runs: Iterable[Run], min_weights: int = 8, rounds: Sequence[int] | None = None) -> list[dict]:
+    """Per run × round, for the sparsifiers page: the locality columns of :func:`rf_width_rows` named in
+    :data:`SPARSIFIER_COLUMNS`, the same columns of the run's count-matched random null prefixed ``null_``
+    (:func:`null_rf_width_rows`), and the test accuracy (``test_acc``) of :func:`accuracy_rows`. Plain JSON types."""
+    runs = list(runs)
+    own = rf_width_rows(runs, min_weights=min_weights, rounds=rounds)
+    null = null_rf_width_rows(runs, min_weights=min_weights, rounds=rounds)
+    acc = {(r["dataset"], r["method"], r["seed"], r["round"]): r for r in accuracy_rows(runs)}
+    out = []
+    for a, b in zip(own, null):
+        row = {k: a[k] for k in ("dataset", "method", "seed", "round", "sparsity")}
+        row.update({k: a[k] for k in SPARSIFIER_COLUMNS})
+        row.update({f"null_{k}": b[k] for k in SPARSIFIER_COLUMNS})
+        row["test_acc"] = acc[(a["dataset"], a["method"], a["seed"], a["round"])]["test_acc"]
+        out.append(row)
+    return out

@@ -241,3 +241,64 @@ def set_start_masks(ctx):
 __all__ = ["SNIP_INPUTS", "OBD_INPUTS", "SYNFLOW_STEPS", "SET_ZETA", "SET_PERIOD", "SET_STOP", "SET_DYNAMICS",
            "top_masks", "forward", "snip_scores", "synflow_scores", "hessian_diagonal", "obd_scores", "snip_masks",
            "synflow_masks", "obd_masks", "set_start_masks"]
+
+
+# ------------------------------------------------------------------------------------------------
+# recorded summaries (the book's Fashion-MNIST section): python -m impkit.sparsifiers record ...
+# ------------------------------------------------------------------------------------------------
+RECORDED_DIR = "book/recorded/sparsifiers"
+PAGE_METHODS = ("imp", "random", "snip", "snip-iterative", "synflow", "obd", "obd-iterative", "set")
+
+
+def record(preset: str, dataset: str, seeds: Sequence[int], out: str, root: str = "runs", device: str = "auto",
+           methods: Sequence[str] = PAGE_METHODS, clone: bool = True, min_weights: int = 8,
+           command: Sequence[str] = ()) -> str:
+    """Train (or reuse) the runs of ``methods`` × ``seeds`` on ``dataset`` (and its clone) at ``preset`` and write
+    ``out`` = {"rows": :func:`impkit.analysis.sparsifier_rows`, "settings", "provenance"}; returns the path."""
+    import json
+    import time
+    from pathlib import Path
+
+    from impkit import analysis, store
+    from impkit.runs import ensure_runs
+    from impkit.scale import code_commit, provenance
+
+    commit = code_commit()
+    t0 = time.perf_counter()
+    runs = ensure_runs(preset, dataset, methods=tuple(methods), seeds=tuple(seeds), root=root, device=device,
+                       clone=clone, progress=False)
+    rows = analysis.sparsifier_rows(runs, min_weights=min_weights)
+    dev = str(runs[0].metrics(0).get("device", device))
+    doc = {"settings": {"preset": preset, "dataset": dataset, "seeds": list(seeds), "methods": list(methods),
+                        "clone": clone, "min_weights": min_weights, "config": runs[0].config.to_dict()},
+           "rows": rows, "provenance": provenance(list(command), time.perf_counter() - t0, dev, commit)}
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    store.save_json(Path(out), json.loads(json.dumps(doc, default=float)))
+    return str(out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m impkit.sparsifiers record --preset default --dataset fashion-mnist --seeds 0,1,2``."""
+    import argparse
+    import sys
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    ap = argparse.ArgumentParser(prog="python -m impkit.sparsifiers", description="record the sparsifiers page's "
+                                 "summary of a dataset (book/recorded/sparsifiers/<dataset>.json)")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("record")
+    r.add_argument("--preset", default="default")
+    r.add_argument("--dataset", required=True)
+    r.add_argument("--seeds", default="0,1,2")
+    r.add_argument("--root", default="runs")
+    r.add_argument("--device", default="auto")
+    r.add_argument("--out", default=None, help=f"default {RECORDED_DIR}/<dataset>.json")
+    a = ap.parse_args(argv)
+    out = a.out or f"{RECORDED_DIR}/{a.dataset}.json"
+    print(record(a.preset, a.dataset, [int(s) for s in a.seeds.split(",")], out, a.root, a.device,
+                 command=["python -m impkit.sparsifiers", *argv]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
