@@ -393,19 +393,28 @@ def cavity_over_rounds_mean(results: Sequence[dict]) -> np.ndarray:
 SPARSIFIER_COLUMNS = ("sigma_paper_median", "sigma_paper_mean", "frac_detected", "li_mean")
 
 
-def sparsifier_rows(runs: Iterable[Run], min_weights: int = 8, rounds: Sequence[int] | None = None) -> list[dict]:
+def sparsifier_rows(runs: Iterable[Run], min_weights: int = 8, rounds: Sequence[int] | None = None,
+                    null_rounds: str | Sequence[int] = "last") -> list[dict]:
     """Per run × round, for the sparsifiers page: the locality columns of :func:`rf_width_rows` named in
     :data:`SPARSIFIER_COLUMNS`, the same columns of the run's count-matched random null prefixed ``null_``
-    (:func:`null_rf_width_rows`), and the test accuracy (``test_acc``) of :func:`accuracy_rows`. Plain JSON types."""
+    (:func:`null_rf_width_rows`; only at ``null_rounds``: ``"last"`` = each run's last round, ``"all"``, or a
+    list; NaN elsewhere), and the test accuracy (``test_acc``) of :func:`accuracy_rows`. Plain JSON types."""
     runs = list(runs)
     own = rf_width_rows(runs, min_weights=min_weights, rounds=rounds)
-    null = null_rf_width_rows(runs, min_weights=min_weights, rounds=rounds)
+    null = {}
+    for r in runs:
+        done = r.rounds_done if rounds is None else list(rounds)
+        want = done[-1:] if null_rounds == "last" else done if null_rounds == "all" else \
+            [n for n in done if n in set(null_rounds)]
+        for row in null_rf_width_rows([r], min_weights=min_weights, rounds=want):
+            null[(row["dataset"], row["method"], row["seed"], row["round"])] = row
     acc = {(r["dataset"], r["method"], r["seed"], r["round"]): r for r in accuracy_rows(runs)}
     out = []
-    for a, b in zip(own, null):
+    for a in own:
+        key = (a["dataset"], a["method"], a["seed"], a["round"])
         row = {k: a[k] for k in ("dataset", "method", "seed", "round", "sparsity")}
         row.update({k: a[k] for k in SPARSIFIER_COLUMNS})
-        row.update({f"null_{k}": b[k] for k in SPARSIFIER_COLUMNS})
-        row["test_acc"] = acc[(a["dataset"], a["method"], a["seed"], a["round"])]["test_acc"]
+        row.update({f"null_{k}": null[key][k] if key in null else float("nan") for k in SPARSIFIER_COLUMNS})
+        row["test_acc"] = acc[key]["test_acc"]
         out.append(row)
     return out

@@ -268,3 +268,13 @@ def test_cli_lists_and_runs_every_new_method(cli, tmp_path):
     rc, out, err = cli("run", "--preset", "ci", "--dataset", "toy", "--method", "obd-iterative", "--seed", "0",
                        "--out", tmp_path, "--quiet", *sets)
     assert rc == 0, err
+
+
+def test_sparsifier_rows_carry_the_null_at_the_last_round(sparse_runs):
+    runs = [sparse_runs["imp"], sparse_runs["synflow"]]
+    rows = analysis.sparsifier_rows(runs, min_weights=4)
+    assert len(rows) == 2 * 4
+    for row in rows:
+        has_null = np.isfinite(row["null_li_mean"])
+        assert has_null == (row["round"] == 3)
+        assert 0 <= row["test_acc"] <= 1
