@@ -32,7 +32,10 @@ runs are batched. Models with input batch-norm are refused (the scored network w
     (:func:`hessian_diagonal`): for a ReLU network every output is piecewise linear in any single weight, so
     ∂²z/∂θ_i² = 0 almost everywhere and the Hessian diagonal equals the Gauss-Newton diagonal
     Σ_x J_iᵀ (diag p − p pᵀ) J_i / N (J_i = ∂z_out/∂θ_i, p the softmax); no labels and no sampling enter it.
-    Cost: K backward passes (K = classes) per chunk of inputs.
+    Cost: K backward passes (K = classes) per chunk of inputs; with more than :data:`OBD_EXACT_CLASSES` classes
+    (ImageNet32's 1000) that is too slow on a CPU, and h is instead the Monte Carlo *true Fisher* diagonal, whose
+    expectation is the same Gauss-Newton diagonal: per input one label drawn from the model's own softmax
+    (``derive_seed(seed, "obd-fisher", n)``), h = Σ_x (∂ℓ(x, ŷ)/∂θ)² / N (:func:`fisher_diagonal`).
 ``set`` (Mocanu et al. 2018)
     Sparse from the start: round n is an independent sparse run at round n's counts, from θ(0), for the round's
     steps, starting from the random mask of the ``random`` method at those counts; every :data:`SET_PERIOD` steps
@@ -53,9 +56,11 @@ import torch.nn.functional as F
 
 from impkit import prune as P
 from impkit.dynamic import Dynamics
+from impkit.seeding import derive_seed
 
 SNIP_INPUTS = 512  # training rows of SNIP's minibatch (spread over the classes)
 OBD_INPUTS = 2048  # training rows of OBD's Hessian diagonal
+OBD_EXACT_CLASSES = 32  # above this many classes OBD uses the sampled true Fisher instead of the exact diagonal
 SYNFLOW_STEPS = 10  # SynFlow score-and-prune steps per round
 SET_ZETA, SET_PERIOD, SET_STOP = 0.3, 100, 0.75  # SET: fraction dropped/regrown, steps between updates, last update
 SET_DYNAMICS = Dynamics(start="init", period=SET_PERIOD, zeta=SET_ZETA, stop_fraction=SET_STOP, regrow="random")
@@ -178,11 +183,42 @@ def hessian_diagonal(W, b, x: torch.Tensor, chunk_elems: int = _CHUNK_ELEMS) -> 
     return [h / N for h in hW], [h / N for h in hb]
 
 
-def obd_scores(W, b, masks, x) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    """OBD saliency ½ h θ² at θ ⊙ m (per layer, shapes of W_l and b_l), h = :func:`hessian_diagonal` on x."""
+def fisher_diagonal(W, b, x: torch.Tensor, seed: int, batch: int = 256) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Monte Carlo true-Fisher diagonal (shapes of W_l and b_l): per input one label ŷ ~ softmax(z(x)) drawn from a
+    CPU generator seeded by ``seed``, h = Σ_x (∂ℓ(x, ŷ)/∂θ)² / N, with per-example gradients δ_i(x) in_j(x) of
+    each layer summed as (δ²)ᵀ(in²). Unbiased for the Gauss-Newton diagonal of :func:`hessian_diagonal`."""
+    Ws, bs = _d(W), _d(b)
+    x = x.double()
+    g = torch.Generator().manual_seed(int(seed))
+    hW = [torch.zeros_like(w) for w in Ws]
+    hb = [torch.zeros_like(t) for t in bs]
+    L = len(Ws)
+    for i in range(0, x.shape[0], batch):
+        h, ins, zs = x[i:i + batch], [], []
+        for l, (w, t) in enumerate(zip(Ws, bs)):
+            ins.append(h)
+            z = h @ w.T + t
+            if l == 0:  # the inputs and weights need no gradient: make z_0 the leaf the error signals start from
+                z.requires_grad_(True)
+            zs.append(z)
+            h = F.relu(z) if l < L - 1 else z
+        with torch.no_grad():
+            yhat = torch.multinomial(torch.softmax(h, 1), 1, generator=g).squeeze(1)
+        deltas = torch.autograd.grad(F.cross_entropy(h, yhat, reduction="sum"), zs)
+        for l, d in enumerate(deltas):
+            hW[l] += (d ** 2).T @ (ins[l].detach() ** 2)
+            hb[l] += (d ** 2).sum(0)
+    N = x.shape[0]
+    return [t / N for t in hW], [t / N for t in hb]
+
+
+def obd_scores(W, b, masks, x, seed: int = 0) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """OBD saliency ½ h θ² at θ ⊙ m (per layer, shapes of W_l and b_l), h = :func:`hessian_diagonal` on x (or
+    :func:`fisher_diagonal` with ``seed`` above :data:`OBD_EXACT_CLASSES` classes)."""
     Wm = [w * torch.as_tensor(m).double() for w, m in zip(_d(W), masks)]
     bb = _d(b)
-    hW, hb = hessian_diagonal(Wm, bb, x)
+    exact = Wm[-1].shape[0] <= OBD_EXACT_CLASSES
+    hW, hb = hessian_diagonal(Wm, bb, x) if exact else fisher_diagonal(Wm, bb, x, seed)
     return [0.5 * h * w ** 2 for h, w in zip(hW, Wm)], [0.5 * h * t ** 2 for h, t in zip(hb, bb)]
 
 
@@ -229,7 +265,7 @@ def obd_masks(ctx, iterative: bool):
     m, bm = _prev(ctx) if iterative else _ones(ctx)
     W, b = ctx.trained(ctx.n - 1 if iterative else 0)
     x, _ = _inputs(ctx, OBD_INPUTS)
-    sw, sb = obd_scores(W, b, m, x)
+    sw, sb = obd_scores(W, b, m, x, seed=derive_seed(ctx.seed, "obd-fisher", ctx.n))
     return top_masks(sw, sb, m, bm, ctx.prune, P.unit_counts(ctx.shapes, ctx.prune, ctx.n))
 
 
@@ -238,8 +274,8 @@ def set_start_masks(ctx):
     return P.random_masks(ctx.shapes, ctx.prune, ctx.n, ctx.seed)
 
 
-__all__ = ["SNIP_INPUTS", "OBD_INPUTS", "SYNFLOW_STEPS", "SET_ZETA", "SET_PERIOD", "SET_STOP", "SET_DYNAMICS",
-           "top_masks", "forward", "snip_scores", "synflow_scores", "hessian_diagonal", "obd_scores", "snip_masks",
+__all__ = ["SNIP_INPUTS", "OBD_INPUTS", "OBD_EXACT_CLASSES", "SYNFLOW_STEPS", "SET_ZETA", "SET_PERIOD", "SET_STOP", "SET_DYNAMICS",
+           "top_masks", "forward", "snip_scores", "synflow_scores", "hessian_diagonal", "fisher_diagonal", "obd_scores", "snip_masks",
            "synflow_masks", "obd_masks", "set_start_masks"]
 
 
