@@ -76,6 +76,7 @@ run_root = "../runs"      # run directories are created here, or reused when the
 device = "auto"           # "auto" | "cpu" | "cuda"
 overrides = {}            # dotted config overrides, e.g. {"train.steps": 2000}
 min_weights = 8           # units with fewer surviving first-layer weights are excluded from the locality measures
+clone = True              # also the Gaussian clone of the data (False halves the training; its cells then say n/a)
 recorded_dir = "../book/recorded/sparsifiers"  # recorded summaries of other datasets (Fashion-MNIST)
 
 # %%
@@ -101,7 +102,7 @@ seeds = as_list(seeds, "seeds", item=int) or preset_seeds(preset)
 methods = as_list(methods, "methods", item=str) or list(SP.PAGE_METHODS)
 overrides = as_dict(overrides, "overrides")
 runs = ensure_runs(preset, dataset, methods=methods, seeds=seeds, root=run_root, device=device,
-                   overrides=overrides, clone=True, progress=False)
+                   overrides=overrides, clone=bool(clone), progress=False)
 groups = analysis.group_runs(runs)
 shape = analysis.image_shape(runs[0])
 name = runs[0].dataset
@@ -121,7 +122,8 @@ glue("sp_delta", verdicts.WIDTH_DELTA, display=False)
 glue("sp_acc_delta", 100 * verdicts.ACCURACY_DELTA, display=False)
 glue("sp_n_seeds", len(seeds), display=False)
 glue("sp_last", last, display=False)
-print(f"{len(runs)} runs ({', '.join(methods)}; seeds {seeds}; data and clone), rounds 0..{last}")
+print(f"{len(runs)} runs ({', '.join(methods)}; seeds {seeds}; {'data and clone' if clone else 'data only'}), "
+      f"rounds 0..{last}")
 
 # %% [markdown]
 # ## What do the masks look like?
@@ -144,10 +146,11 @@ for method in methods:
 
 # %%
 w_c, d_c, a_c = (analysis.curves(rows, k) for k in ("sigma_paper_median", "frac_detected", "test_acc"))
-fig, axes = plt.subplots(2, 3, figsize=(12.6, 6.4), sharey="col")
-for row, clone in enumerate((False, True)):
-    pick = lambda c: {k: v for k, v in c.items() if k.clone == clone}  # noqa: E731
-    src = "clone" if clone else "data"
+inputs = (False, True) if clone else (False,)
+fig, axes = plt.subplots(len(inputs), 3, figsize=(12.6, 3.2 * len(inputs)), sharey="col", squeeze=False)
+for row, on_clone in enumerate(inputs):
+    pick = lambda c: {k: v for k, v in c.items() if k.clone == on_clone}  # noqa: E731
+    src = "clone" if on_clone else "data"
     plotting.metric_vs_sparsity(pick(w_c), r"RF width $\sigma_x$ (px), median", ax=axes[row, 0],
                                 title=f"paper RF width ({src})")
     plotting.metric_vs_sparsity(pick(d_c), "units with a detected peak", ax=axes[row, 1], hline=0.05,
@@ -240,6 +243,14 @@ for cond, (loc, acc) in effects.items():
          display=False)
     glue(f"sp_{key}_acc_verdict", acc.verdict if cond.method != "imp" else "-", display=False)
     lines.append(f"**{cond.display}: {loc.verdict}** (null − method {loc.text} px)")
+for method in methods:  # conditions not run (clone = False): n/a in the prose
+    cond = Condition(method, True)
+    if cond not in effects and method not in ("imp", "random"):
+        key = cond.slug.replace("-", "_")
+        for k in ("verdict", "effect", "acc_verdict"):
+            glue(f"sp_{key}_{k}", "n/a", display=False)
+        for k in ("width", "null", "acc"):
+            glue(f"sp_{key}_{k}", float("nan"), display=False)
 glue("sp_sparsity", 100 * vt["sparsity"].iloc[0], display=False)
 local = [c.display for c, (loc, _) in effects.items() if loc.verdict == verdicts.REPRODUCED and not c.clone
          and c.method in new]
