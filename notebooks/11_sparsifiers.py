@@ -242,6 +242,9 @@ for cond, (loc, acc) in effects.items():
                                                        if r["round"] == last and Condition.of_row(r) == cond])),
          display=False)
     glue(f"sp_{key}_acc_verdict", acc.verdict if cond.method != "imp" else "-", display=False)
+    for col in ("frac_detected", "null_frac_detected", "li_mean", "null_li_mean"):
+        vals = [r[col] for r in rows if r["round"] == last and Condition.of_row(r) == cond]
+        glue(f"sp_{key}_{col}", float(np.mean(vals)) * (100 if "detected" in col else 1), display=False)
     lines.append(f"**{cond.display}: {loc.verdict}** (null − method {loc.text} px)")
 for method in methods:  # conditions not run (clone = False): n/a in the prose
     cond = Condition(method, True)
@@ -249,7 +252,7 @@ for method in methods:  # conditions not run (clone = False): n/a in the prose
         key = cond.slug.replace("-", "_")
         for k in ("verdict", "effect", "acc_verdict"):
             glue(f"sp_{key}_{k}", "n/a", display=False)
-        for k in ("width", "null", "acc"):
+        for k in ("width", "null", "acc", "frac_detected", "null_frac_detected", "li_mean", "null_li_mean"):
             glue(f"sp_{key}_{k}", float("nan"), display=False)
 glue("sp_sparsity", 100 * vt["sparsity"].iloc[0], display=False)
 local = [c.display for c, (loc, _) in effects.items() if loc.verdict == verdicts.REPRODUCED and not c.clone
