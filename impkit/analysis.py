@@ -119,24 +119,57 @@ def rf_width_rows(runs: Iterable[Run], min_weights: int = 8, rounds: Sequence[in
     for r in runs:
         shape = image_shape(r)
         for n in (r.rounds_done if rounds is None else rounds):
-            m0 = r.mask(n)[0]
-            res = rf_width_fit(m0, shape, min_weights=min_weights, **fit_options)
-            paper = paper_rf_width(m0, shape, min_weights=min_weights, **fit_options)
-            li = locality_index(m0, shape, radius=li_radius, min_weights=min_weights)
-            det, ok = res.detected, ~res.excluded
-            nan = float("nan")
-            rows.append({**_rows_base(r, n),
-                         "sigma_paper_median": float(np.median(paper[ok])) if ok.any() else nan,
-                         "sigma_paper_mean": float(paper[ok].mean()) if ok.any() else nan,
-                         "sigma_x_mean": float(res.sigma_x[det].mean()) if det.any() else nan,
-                         "sigma_x_median": float(np.median(res.sigma_x[det])) if det.any() else nan,
-                         "sigma_y_mean": float(res.sigma_y[det].mean()) if det.any() else nan,
-                         "sigma_y_median": float(np.median(res.sigma_y[det])) if det.any() else nan,
-                         "n_units": int(len(res.sigma_x)), "n_excluded": int(res.n_excluded),
-                         "n_counted": int(ok.sum()), "n_detected": int(det.sum()),
-                         "frac_detected": float(res.frac_detected),
-                         "li_mean": float(np.nanmean(li)) if ok.any() else nan,
-                         "li_median": float(np.nanmedian(li)) if ok.any() else nan})
+            rows.append({**_rows_base(r, n), **_locality(r.mask(n)[0], shape, min_weights, li_radius, fit_options)})
+    return rows
+
+
+def _locality(m0, shape, min_weights: int, li_radius: float, fit_options: dict) -> dict:
+    """The locality columns of :func:`rf_width_rows` for one first-layer mask (out, in)."""
+    res = rf_width_fit(m0, shape, min_weights=min_weights, **fit_options)
+    paper = paper_rf_width(m0, shape, min_weights=min_weights, **fit_options)
+    li = locality_index(m0, shape, radius=li_radius, min_weights=min_weights)
+    det, ok = res.detected, ~res.excluded
+    nan = float("nan")
+    return {"sigma_paper_median": float(np.median(paper[ok])) if ok.any() else nan,
+            "sigma_paper_mean": float(paper[ok].mean()) if ok.any() else nan,
+            "sigma_x_mean": float(res.sigma_x[det].mean()) if det.any() else nan,
+            "sigma_x_median": float(np.median(res.sigma_x[det])) if det.any() else nan,
+            "sigma_y_mean": float(res.sigma_y[det].mean()) if det.any() else nan,
+            "sigma_y_median": float(np.median(res.sigma_y[det])) if det.any() else nan,
+            "n_units": int(len(res.sigma_x)), "n_excluded": int(res.n_excluded),
+            "n_counted": int(ok.sum()), "n_detected": int(det.sum()),
+            "frac_detected": float(res.frac_detected),
+            "li_mean": float(np.nanmean(li)) if ok.any() else nan,
+            "li_median": float(np.nanmedian(li)) if ok.any() else nan}
+
+
+COUNT_NULL = "count-matched-null"  # random stream of count_matched_null: derive_seed(seed, COUNT_NULL, round)
+
+
+def count_matched_null(mask, seed: int, n: int = 0) -> np.ndarray:
+    """A random null of a first-layer mask (out, in): per unit (row) exactly as many kept weights as ``mask`` keeps,
+    at uniformly random positions (bool (out, in)), drawn from ``derive_seed(seed, COUNT_NULL, n)``. Locality
+    depends on the number of weights per unit, and methods such as SNIP and SynFlow leave very uneven counts; this
+    null keeps each unit's count and destroys only the arrangement."""
+    from impkit.seeding import derive_seed
+
+    m = np.asarray(mask, dtype=bool)
+    counts = m.sum(1)
+    keys = np.random.default_rng(derive_seed(int(seed), COUNT_NULL, int(n))).random(m.shape)
+    ranks = np.argsort(np.argsort(keys, axis=1, kind="stable"), axis=1, kind="stable")
+    return ranks < counts[:, None]
+
+
+def null_rf_width_rows(runs: Iterable[Run], min_weights: int = 8, rounds: Sequence[int] | None = None,
+                       li_radius: float = 2.0, **fit_options) -> list[dict]:
+    """:func:`rf_width_rows` of each run's count-matched random null (:func:`count_matched_null`, seeded by the
+    run's seed and the round) instead of its mask; same columns (the sparsity is the mask's, which the null keeps)."""
+    rows = []
+    for r in runs:
+        shape = image_shape(r)
+        for n in (r.rounds_done if rounds is None else rounds):
+            null = count_matched_null(r.mask(n)[0], r.config.seed, n)
+            rows.append({**_rows_base(r, n), **_locality(null, shape, min_weights, li_radius, fit_options)})
     return rows
 
 
@@ -414,3 +447,33 @@ def cavity_over_rounds_mean(results: Sequence[dict]) -> np.ndarray:
     n_ok = np.isfinite(stack).sum(0)
     return np.where(n_ok > 0, np.nansum(stack, 0) / np.maximum(n_ok, 1), np.nan)
 
+
+
+SPARSIFIER_COLUMNS = ("sigma_paper_median", "sigma_paper_mean", "frac_detected", "li_mean")
+
+
+def sparsifier_rows(runs: Iterable[Run], min_weights: int = 8, rounds: Sequence[int] | None = None,
+                    null_rounds: str | Sequence[int] = "last") -> list[dict]:
+    """Per run × round, for the sparsifiers page: the locality columns of :func:`rf_width_rows` named in
+    :data:`SPARSIFIER_COLUMNS`, the same columns of the run's count-matched random null prefixed ``null_``
+    (:func:`null_rf_width_rows`; only at ``null_rounds``: ``"last"`` = each run's last round, ``"all"``, or a
+    list; NaN elsewhere), and the test accuracy (``test_acc``) of :func:`accuracy_rows`. Plain JSON types."""
+    runs = list(runs)
+    own = rf_width_rows(runs, min_weights=min_weights, rounds=rounds)
+    null = {}
+    for r in runs:
+        done = r.rounds_done if rounds is None else list(rounds)
+        want = done[-1:] if null_rounds == "last" else done if null_rounds == "all" else \
+            [n for n in done if n in set(null_rounds)]
+        for row in null_rf_width_rows([r], min_weights=min_weights, rounds=want):
+            null[(row["dataset"], row["method"], row["seed"], row["round"])] = row
+    acc = {(r["dataset"], r["method"], r["seed"], r["round"]): r for r in accuracy_rows(runs)}
+    out = []
+    for a in own:
+        key = (a["dataset"], a["method"], a["seed"], a["round"])
+        row = {k: a[k] for k in ("dataset", "method", "seed", "round", "sparsity")}
+        row.update({k: a[k] for k in SPARSIFIER_COLUMNS})
+        row.update({f"null_{k}": null[key][k] if key in null else float("nan") for k in SPARSIFIER_COLUMNS})
+        row["test_acc"] = acc[key]["test_acc"]
+        out.append(row)
+    return out

@@ -84,10 +84,17 @@ def main_epilog() -> str:
     from impkit import data
     from impkit.methods import get as get_method
 
-    methods = "\n".join(f"  {m:<10} {get_method(m).help}" for m in method_names())
     return (f"{EXAMPLES}\n\ndatasets (--dataset; '<name>-clone' for its Gaussian clone):\n  {', '.join(data.names())}\n"
-            f"\npruning methods (--method):\n{methods}\n\npresets (--preset): {', '.join(PRESETS)}\n"
+            f"\npruning methods (--method):\n{methods_epilog()}\n\npresets (--preset): {', '.join(PRESETS)}\n"
             "\nsettings: `impkit run --help` lists every KEY of --set KEY=VALUE and each dataset's options")
+
+
+def methods_epilog() -> str:
+    """One line per registered pruning method: its name and help (``impkit --help`` and ``impkit run --help``)."""
+    from impkit.methods import get as get_method
+
+    w = max(len(m) for m in method_names())
+    return "\n".join(f"  {m:<{w}}  {get_method(m).help}" for m in method_names())
 
 
 def _short(hint) -> str:
@@ -132,6 +139,7 @@ def settings_epilog() -> str:
             + "\n\ndataset options (--set data.options.KEY=VALUE):\n" + "\n".join(opts)
             + "\n  <name>-clone: those of <name> plus shrinkage, per_channel, clone_device, clone_dtype"
             + "\n  shuffle_labels (every dataset): permute the training labels (seeded), the shuffled-label control"
+            + "\n\npruning methods (--method, or --set prune.method=NAME):\n" + methods_epilog()
             + f"\n\n{EXAMPLES}")
 
 

@@ -35,7 +35,8 @@ class MaskContext:
     ``trained(k)`` / ``mask(k)`` give θ(T) and m(k) of an earlier round k of this run (``(W, b)`` and
     :class:`~impkit.runformat.Masks`); ``rewind()`` gives θ(t_rewind); ``data(split)`` the run's
     :class:`~impkit.data.base.Dataset` ("train" or "test"); ``shapes`` are the (out, in) weight shapes; ``prune``
-    is the run's :class:`~impkit.config.PruneConfig`, ``seed`` its seed and ``cfg`` its whole config.
+    is the run's :class:`~impkit.config.PruneConfig`, ``seed`` its seed and ``cfg`` its whole config; ``init()``
+    gives θ(0) per layer, rebuilt from the run's seed exactly as initialisation draws it.
     """
 
     n: int
@@ -47,6 +48,7 @@ class MaskContext:
     rewind: Callable[[], tuple[list[torch.Tensor], list[torch.Tensor]]]
     data: Callable[[str], object] | None = None
     cfg: object = None
+    init: Callable[[], tuple[list[torch.Tensor], list[torch.Tensor]]] | None = None
 
 
 MaskFn = Callable[[MaskContext], Masks]
@@ -55,7 +57,9 @@ MaskFn = Callable[[MaskContext], Masks]
 @dataclass(frozen=True)
 class PruningMethod:
     """A registered method: ``name`` (config and CLI value), display ``label`` and ``colour``, ``help`` (one line),
-    ``masks(ctx)`` computing m(n) for n >= 1, and ``global_scope`` (whether ``prune.scope="global"`` makes sense)."""
+    ``masks(ctx)`` computing m(n) for n >= 1, ``global_scope`` (whether ``prune.scope="global"`` makes sense) and
+    ``dynamics`` (:class:`impkit.dynamic.Dynamics` for a method whose mask changes during training, e.g. SET: then
+    ``masks(ctx)`` is the mask round n starts from; None for the usual fixed mask)."""
 
     name: str
     label: str
@@ -63,19 +67,22 @@ class PruningMethod:
     help: str
     masks: MaskFn
     global_scope: bool = True
+    dynamics: object = None
 
 
 _REGISTRY: dict[str, PruningMethod] = {}
 PAPER_METHODS = ("imp", "oneshot", "random")  # the paper's method and its two baselines (the default everywhere)
 
 
-def register(name: str, *, label: str, colour: str, help: str, global_scope: bool = True) -> Callable[[MaskFn], MaskFn]:
-    """Decorator: register ``fn(ctx: MaskContext) -> Masks`` as the pruning method ``name``."""
+def register(name: str, *, label: str, colour: str, help: str, global_scope: bool = True,
+             dynamics=None) -> Callable[[MaskFn], MaskFn]:
+    """Decorator: register ``fn(ctx: MaskContext) -> Masks`` as the pruning method ``name`` (``dynamics``: see
+    :class:`PruningMethod`)."""
 
     def deco(fn: MaskFn) -> MaskFn:
         if name in _REGISTRY:
             raise ValueError(f"pruning method {name!r} is already registered")
-        _REGISTRY[name] = PruningMethod(name, label, colour, help, fn, global_scope)
+        _REGISTRY[name] = PruningMethod(name, label, colour, help, fn, global_scope, dynamics)
         return fn
 
     return deco
@@ -151,3 +158,48 @@ def cavity_masks(ctx: MaskContext) -> Masks:
           help="cavity-guided, first layer scored at θ(T) of round n-1 ⊙ m(n-1) instead of the rewind point")
 def cavity_trained_masks(ctx: MaskContext) -> Masks:
     return _cavity.method_masks(ctx, point="trained")
+
+
+# ------------------------------------------------------------------------------------------------
+# beyond the paper: other sparsifiers at IMP's counts (scores and choices: impkit.sparsifiers)
+# ------------------------------------------------------------------------------------------------
+from impkit import sparsifiers as _sp  # noqa: E402
+
+_ORANGE, _SKY, _YELLOW, _BROWN, _OLIVE, _GREY = "#E69F00", "#56B4E9", "#B8A100", "#8C564B", "#6B8E23", "#7F7F7F"
+
+
+@register("snip", label="SNIP", colour=_ORANGE, global_scope=False,
+          help="SNIP (Lee et al. 2019): one shot by |∂L/∂θ ⊙ θ| at θ(0) on a minibatch, to round n's counts")
+def snip_method_masks(ctx: MaskContext) -> Masks:
+    return Masks.from_tensors(*_sp.snip_masks(ctx, iterative=False))
+
+
+@register("snip-iterative", label="iterative SNIP", colour=_SKY, global_scope=False,
+          help="iterative SNIP (de Jorge et al. 2021): |∂L/∂θ ⊙ θ| recomputed at θ(0) ⊙ m(n-1), no training")
+def snip_iterative_method_masks(ctx: MaskContext) -> Masks:
+    return Masks.from_tensors(*_sp.snip_masks(ctx, iterative=True))
+
+
+@register("synflow", label="SynFlow", colour=_YELLOW, global_scope=False,
+          help="SynFlow (Tanaka et al. 2020): data-free synaptic-flow score at θ(0), iterative to round n's counts")
+def synflow_method_masks(ctx: MaskContext) -> Masks:
+    return Masks.from_tensors(*_sp.synflow_masks(ctx))
+
+
+@register("obd", label="OBD", colour=_BROWN, global_scope=False,
+          help="Optimal Brain Damage (LeCun et al. 1990): saliency ½ h θ² of the dense round-0 θ(T), one shot")
+def obd_method_masks(ctx: MaskContext) -> Masks:
+    return Masks.from_tensors(*_sp.obd_masks(ctx, iterative=False))
+
+
+@register("obd-iterative", label="iterative OBD", colour=_OLIVE, global_scope=False,
+          help="OBD on IMP's schedule: saliency ½ h θ² of θ(T) of round n-1 ⊙ m(n-1)")
+def obd_iterative_method_masks(ctx: MaskContext) -> Masks:
+    return Masks.from_tensors(*_sp.obd_masks(ctx, iterative=True))
+
+
+@register("set", label="SET", colour=_GREY, global_scope=False, dynamics=_sp.SET_DYNAMICS,
+          help="SET (Mocanu et al. 2018): sparse from θ(0) at round n's counts, periodic magnitude drop and "
+               "random regrowth")
+def set_method_masks(ctx: MaskContext) -> Masks:
+    return Masks.from_tensors(*_sp.set_start_masks(ctx))

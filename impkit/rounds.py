@@ -8,6 +8,11 @@ Round 0 does not depend on the pruning method: runs that differ only in ``prune`
 (data, model, train, seed) and written into each run directory). Since every round's counts are known in advance,
 the replicas of every method, seed and dataset train round n together, in batches that fit the device
 (:mod:`impkit.plan`). Random streams come from :mod:`impkit.seeding`; files from :mod:`impkit.runformat`.
+
+A method with ``dynamics`` (:mod:`impkit.dynamic`, e.g. SET) changes its mask during the round: its round n starts
+from the method's mask (recomputed, it is cheap and deterministic) and from θ(0) or θ(t_rewind), the trainer updates
+the mask between segments, a checkpoint carries the current mask (a resume reloads it), and the round's
+``mask.npz``/``sparsity.json`` are rewritten with the mask at the end of the round, before ``metrics.json``.
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import torch
 
 from impkit import methods, store
@@ -24,10 +30,11 @@ from impkit.config import RunConfig, check_against_data, round0_key
 from impkit.data.base import Dataset
 from impkit.data.cache import run_data
 from impkit.device import choose
-from impkit.model import FCN, build_model
+from impkit.dynamic import ReplicaDynamics
+from impkit.model import FCN, build_model, init_layer
 from impkit.runformat import Masks, Params, RunFiles, is_mask_key
 from impkit.seeding import INIT, MINIBATCH, derive_seed
-from impkit.train import TrainingDiverged, new_history, stack_datasets, train
+from impkit.train import MaskUpdates, TrainingDiverged, new_history, stack_datasets, train
 
 
 @dataclass
@@ -88,6 +95,13 @@ def _load_params(path: Path) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     return Params.from_arrays(store.load_npz(path)).tensors()
 
 
+def init_params(cfg: RunConfig, shapes: Sequence[tuple[int, int]]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """θ(0) of a run: (W (out, in), b (out,)) per layer, drawn as :class:`impkit.model.FCN` draws them from the seed."""
+    gen = torch.Generator().manual_seed(derive_seed(cfg.seed, INIT))
+    ws, bs = zip(*(init_layer(int(i), int(o), cfg.model.init, gen) for o, i in shapes))
+    return list(ws), list(bs)
+
+
 def compute_masks(job: Job, n: int, shapes: list[tuple[int, int]]) -> Masks:
     """m(n) of ``job`` by its pruning method, from what the earlier rounds left in its directory."""
     f = job.files
@@ -97,6 +111,7 @@ def compute_masks(job: Job, n: int, shapes: list[tuple[int, int]]) -> Masks:
         mask=lambda k: Masks.from_arrays(store.load_npz(f.round(k).mask)),
         rewind=lambda: _load_params(f.rewind),
         data=lambda split: run_data(job.cfg, split), cfg=job.cfg,
+        init=lambda: init_params(job.cfg, shapes),
     )
     return methods.get(job.cfg.prune.method).masks(ctx)
 
@@ -171,8 +186,11 @@ def _round_start(j: Job, n: int, shapes: list[tuple[int, int]]) -> RoundStart:
     """m(n) (computed once and saved, with the sparsity report) and the state round n of ``j`` starts from."""
     rf = j.files.round(n)
     store.ensure_dir(rf.dir)
+    dyn = _dynamics(j) if n > 0 else None
     if n == 0:
         masks = Masks.ones(shapes)
+    elif dyn is not None:  # the mask the round starts from (mask.npz may already hold the end of the round)
+        masks = compute_masks(j, n, shapes)
     elif rf.mask.exists():
         masks = Masks.from_arrays(store.load_npz(rf.mask))
     else:
@@ -189,9 +207,18 @@ def _round_start(j: Job, n: int, shapes: list[tuple[int, int]]) -> RoundStart:
         if int(c.get("round", -1)) != n:
             raise store.CorruptFileError(f"checkpoint {rf.checkpoint} is for round {c.get('round')}, expected {n}")
         start.step, start.state, start.history = int(c["step"]), c["state"], c["history"]
+        if dyn is not None:  # the current mask travels with the checkpoint
+            start.masks = Masks.from_arrays({k: np.asarray(v) for k, v in c["state"].items() if is_mask_key(k)})
+    elif dyn is not None and dyn.start == "init":
+        start.state = None  # θ(0): _build initialises every replica from its seed
     elif n > 0:
         start.state = {k: torch.from_numpy(v) for k, v in store.load_npz(j.files.rewind).items()}
     return start
+
+
+def _dynamics(j: Job):
+    """The :class:`impkit.dynamic.Dynamics` of ``j``'s method (None for a fixed mask)."""
+    return methods.get(j.cfg.prune.method).dynamics
 
 
 def _build(batch: RoundBatch, dev: torch.device) -> FCN:
@@ -232,6 +259,13 @@ def _train_round(batch: RoundBatch, dev: torch.device, progress: bool) -> None:
             for p in batch.targets(j):
                 store.save_checkpoint(RunFiles(p).round(n).checkpoint, obj)
 
+    updates = None
+    dyn_rows = [r for r, j in enumerate(js) if n > 0 and _dynamics(j) is not None]
+    if dyn_rows:
+        kept = [[int(m.sum()) for m in batch.starts[r].masks.weight_tensors()] for r in dyn_rows]
+        rd = ReplicaDynamics(model, dyn_rows, [js[r].cfg.seed for r in dyn_rows], [_dynamics(js[r]) for r in dyn_rows],
+                             kept, n, tc.t_rewind, tc.steps)
+        updates = MaskUpdates(rd.steps, rd)
     hooks = {}
     if n == 0:
         if batch.step0 <= tc.t_rewind:
@@ -245,11 +279,11 @@ def _train_round(batch: RoundBatch, dev: torch.device, progress: bool) -> None:
                     history=histories, eval_every=tc.eval_every, checkpoint_every=tc.checkpoint_every,
                     on_checkpoint=save_checkpoint, hooks=hooks, mask_forward=tc.mask_forward, compile=tc.compile,
                     progress=progress, desc=f"round {n} ({R} replica{'s' if R > 1 else ''})", round_idx=n,
-                    replica_names=[j.name for j in js])
+                    replica_names=[j.name for j in js], mask_updates=updates)
     except TrainingDiverged as e:
         raise _record_divergence(batch, e) from None
     for r, j in enumerate(js):
-        params, _ = state_to_arrays(model.replica_state(r))
+        params, mask_arrays = state_to_arrays(model.replica_state(r))
         ev = out["history"][r]["eval"]
         metrics = {
             "round": n, "method": j.cfg.prune.method, "seed": j.cfg.seed, "dataset": j.cfg.data.name,
@@ -262,6 +296,11 @@ def _train_round(batch: RoundBatch, dev: torch.device, progress: bool) -> None:
         }
         for p in batch.targets(j):
             rf = RunFiles(p).round(n)
+            if r in dyn_rows:  # the mask at the end of the round (before metrics.json: the round is not complete yet)
+                final = Masks.from_arrays(mask_arrays)
+                store.save_npz(rf.mask, final.arrays())
+                store.save_json(rf.sparsity, {"round": n, **P.sparsity_report(final.weight_tensors(),
+                                                                              final.bias_tensors())})
             store.save_npz(rf.trained, params)
             store.save_json(rf.metrics, metrics if p == j.path else dict(metrics, shared_from=j.path.name))
             if rf.checkpoint.exists():
@@ -285,4 +324,5 @@ def _record_divergence(batch: RoundBatch, e: TrainingDiverged) -> TrainingDiverg
                             e.step, e.replica, e.loss)
 
 
-__all__ = ["Job", "RoundStart", "RoundBatch", "run_jobs", "compute_masks", "copy_round", "state_to_arrays"]
+__all__ = ["Job", "RoundStart", "RoundBatch", "run_jobs", "compute_masks", "copy_round", "state_to_arrays",
+           "init_params"]

@@ -15,6 +15,9 @@
   parameters get one ``torch._foreach_add_``; then masks are re-applied with ``torch._foreach_mul_``
   (pruned weights exactly 0). ``Stepper(fused=False)`` is the unfused reference (gradients, then update).
 * On CUDA the step can be captured as a CUDA graph (``compile="auto"|"graph"``) with an eager fallback.
+* Masks may change during training (:class:`MaskUpdates`, e.g. SET's drop and regrowth): an update runs between
+  segments, at steps that are segment ends, and changes the mask buffers and weights *in place*, so the step (and
+  its CUDA graph, which holds the same tensors) trains with the new masks from the next step on.
 """
 from __future__ import annotations
 
@@ -262,6 +265,18 @@ def make_stepper(model: FCN, data: ReplicaData, lr: float, batch: int, mask_forw
 # ------------------------------------------------------------------------------------------------
 # the loop
 # ------------------------------------------------------------------------------------------------
+@dataclass
+class MaskUpdates:
+    """Masks that change during training: ``update(t)`` runs when step t of ``steps`` is reached *inside*
+    :func:`train` (after the segment ending at t, before hooks, evaluation and checkpoint at t; never at
+    ``start_step``, so a run resumed from a checkpoint taken at t does not update twice). It must change the model's
+    mask buffers and weights in place, be a pure function of the model state, the step and fixed seeds (then a
+    resumed run and a replica alone or in any batch stay identical), and not read device values back per step."""
+
+    steps: Sequence[int]
+    update: Callable[[int], None]
+
+
 def new_history(R: int) -> list[dict]:
     return [{"eval": {"step": [], "test_acc": [], "test_loss": [], "train_loss": []},
              "curve": {"step": [], "loss": []}, "window": [0.0, 0]} for _ in range(R)]
@@ -272,12 +287,14 @@ def train(model: FCN, data: ReplicaData, steps: int, *, lr: float, batch: int, s
           checkpoint_every: int = 0, on_checkpoint: Callable[[int, list], None] | None = None,
           hooks: dict[int, Callable[[int], None]] | None = None, mask_forward: bool = False,
           compile: str = "auto", progress: bool = True, desc: str = "", round_idx: int = 0,
-          replica_names: Sequence[str] | None = None, chunk: int = CHUNK) -> dict:
+          replica_names: Sequence[str] | None = None, chunk: int = CHUNK,
+          mask_updates: MaskUpdates | None = None) -> dict:
     """Train all replicas from ``start_step`` to ``steps`` (step t = after t updates).
 
     ``hooks[t](t)`` runs when step t is reached (e.g. saving θ(t_rewind); t = start_step included),
     ``on_checkpoint(t, history)`` at multiples of ``checkpoint_every`` (not at the end), evaluation on
-    the test split at multiples of ``eval_every`` and at ``steps``. Returns a dict with ``history``
+    the test split at multiples of ``eval_every`` and at ``steps``; ``mask_updates`` (:class:`MaskUpdates`) at
+    its steps. Returns a dict with ``history``
     (one per replica: eval points, train-loss window means, train-loss curve per chunk), ``wall_s``,
     ``steps_per_s``.
     """
@@ -286,6 +303,7 @@ def train(model: FCN, data: ReplicaData, steps: int, *, lr: float, batch: int, s
         names = list(replica_names) if replica_names is not None else [f"replica {r}" for r in range(R)]
         hist = history if history is not None else new_history(R)
         hooks = dict(hooks or {})
+        update_steps = sorted({int(u) for u in mask_updates.steps}) if mask_updates is not None else []
         model.train()
         stepper = make_stepper(model, data, lr, batch, mask_forward, compile)
         dev = data.x.device
@@ -311,6 +329,7 @@ def train(model: FCN, data: ReplicaData, steps: int, *, lr: float, batch: int, s
                 if checkpoint_every:
                     ends.append((t // checkpoint_every + 1) * checkpoint_every)
                 ends += [h for h in hooks if h > t]
+                ends += [u for u in update_steps if u > t]
                 end = min(ends)
                 k = t // chunk
                 if k != cached_k:
@@ -339,6 +358,8 @@ def train(model: FCN, data: ReplicaData, steps: int, *, lr: float, batch: int, s
                 if bar is not None:
                     bar.update(n)
                     bar.set_postfix(loss=f"{float(losses[-1].mean()):.3f}", refresh=False)
+                if mask_updates is not None and t in update_steps:
+                    mask_updates.update(t)
                 if t in hooks:
                     hooks[t](t)
                 if t % eval_every == 0 or t == steps:
@@ -381,4 +402,4 @@ def _record_eval(model: FCN, data: ReplicaData, hist: list[dict], t: int, window
 
 
 __all__ = ["train", "evaluate", "stack_datasets", "ReplicaData", "Stepper", "TrainingDiverged", "draw_chunk",
-           "new_history", "CHUNK"]
+           "new_history", "CHUNK", "MaskUpdates"]

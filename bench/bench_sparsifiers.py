@@ -1,0 +1,88 @@
+"""Benchmark: the cost of one round's masks for each sparsifier of impkit.sparsifiers (and SET's mask updates).
+
+Two network sizes: the default preset's (576 → 128 → 2) and the paper's first layer (3072 → 1024) followed by a
+10-way output layer (OBD's Hessian diagonal costs K backward passes per chunk of inputs, so at the paper's K = 1000
+it is about 100 times the figure printed here; stated in impkit.sparsifiers). Masks of round 5 from round 4's,
+scores on the CPU in float64 as the methods compute them; inputs are random rows (the cost does not depend on their
+values). SET's cost per round is its number of updates times one update of one replica (impkit.dynamic) on the CPU.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from impkit import methods, prune as P
+from impkit.data.base import Dataset
+from impkit.dynamic import ReplicaDynamics
+from impkit.model import FCN
+from impkit.presets import make_config
+from impkit.rounds import init_params
+from impkit.runformat import Masks
+from impkit.sparsifiers import OBD_INPUTS, SET_DYNAMICS, SNIP_INPUTS
+
+METHODS = ("imp", "snip", "snip-iterative", "synflow", "obd", "obd-iterative")
+
+
+def _ctx(dims, n, side, method):
+    shapes = [(o, i) for i, o in zip(dims[:-1], dims[1:])]
+    cfg = make_config("default", None, method, 0, {"model.hidden": tuple(dims[1:-1])})
+    K = dims[-1]
+    g = torch.Generator().manual_seed(0)
+    rows = max(SNIP_INPUTS, OBD_INPUTS)
+    ds = Dataset(x=torch.randn(rows, dims[0], generator=g), y=torch.arange(rows) % K,
+                 image_shape=(dims[0] // (side * side), side, side), num_classes=K, name="bench")
+    W, b = init_params(cfg, shapes)
+    trained = ([w * 3 for w in W], b)
+    prev = Masks.from_tensors(*P.random_masks(shapes, cfg.prune, n - 1, 0))
+    return methods.MaskContext(n=n, shapes=shapes, prune=cfg.prune, seed=0, trained=lambda k: trained,
+                               mask=lambda k: prev, rewind=lambda: (W, b), data=lambda split: ds, cfg=cfg,
+                               init=lambda: (W, b))
+
+
+def _best(fn, repeat=3):
+    """Fastest of ``repeat`` calls (after one warm-up call), seconds: the machine may be shared."""
+    fn()
+    ts = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return min(ts)
+
+
+def bench_masks(dims, side, n=5):
+    out = []
+    for name in METHODS:
+        ctx = _ctx(dims, n, side, name)
+        out.append((name, _best(lambda: methods.get(name).masks(ctx), repeat=2)))
+    # SET: one update of one replica, times the updates of a round
+    model = FCN(dims, 1, seeds=[0])
+    cfg = make_config("default", None, "set", 0, {"model.hidden": tuple(dims[1:-1])})
+    shapes = [(o, i) for i, o in zip(dims[:-1], dims[1:])]
+    m, bm = P.random_masks(shapes, cfg.prune, n, 0)
+    model.set_masks([x.unsqueeze(0) for x in m], [x.unsqueeze(0) for x in bm])
+    T, t0_ = cfg.train.steps, cfg.train.t_rewind
+    steps = SET_DYNAMICS.update_steps(t0_, T)
+    rd = ReplicaDynamics(model, [0], [0], [SET_DYNAMICS], [[int(x.sum()) for x in m]], n, t0_, T)
+    one = _best(lambda: rd(steps[0]))
+    out.append((f"set ({len(steps)} updates x {one * 1e3:.1f} ms)", one * len(steps)))
+    label = " → ".join(map(str, dims))
+    for name, s in out:
+        print(f"  {label}: {name:<38} {s * 1e3:9.1f} ms per round")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--skip-paper", action="store_true", help="only the default preset's size")
+    a = ap.parse_args(argv)
+    print(f"mask cost per round (round 5), CPU, {torch.get_num_threads()} threads; SNIP on {SNIP_INPUTS} rows, "
+          f"OBD on {OBD_INPUTS} rows")
+    bench_masks([576, 128, 2], 24)
+    if not a.skip_paper:
+        bench_masks([3072, 1024, 10], 32)
+
+
+if __name__ == "__main__":
+    main()
