@@ -330,17 +330,14 @@ def load_recorded(directory: str | Path = RECORDED_DIR) -> dict[str, dict]:
 def record(slugs: Sequence[str], seeds: Sequence[int], root: str | Path, out: str | Path, device: str,
            command: Sequence[str]) -> list[Path]:
     """Measure each task and write ``<out>/<slug>.json`` with provenance; returns the paths."""
-    from impkit.device import resolve_device
 
     commit = scale.code_commit()
     paths = []
     for slug in slugs:
         t0 = time.perf_counter()
         s = measure(task(slug), seeds=seeds, root=root, device=device, progress=False)
-        dev = str(resolve_device(None if device == "auto" else device))
-        s["provenance"] = scale.provenance(command, time.perf_counter() - t0, dev, commit)
-        paths.append(scale.write_summary(s, Path(out) / f"{slug}.json"))
-        print(f"{slug}: {s['verdicts']} in {s['provenance']['wall_s']:.0f} s -> {paths[-1]}", flush=True)
+        paths.append(scale.write_recorded(s, Path(out) / f"{slug}.json", command, time.perf_counter() - t0, device,
+                                          commit))
     return paths
 
 

@@ -590,8 +590,6 @@ def record(slugs: Sequence[str], seeds: Sequence[int] | None, root: str | Path, 
            command: Sequence[str]) -> list[Path]:
     """Measure each rung and write ``<out>/<slug>.json`` with its provenance; returns the paths. ``seeds`` None:
     each rung's own number (:attr:`Rung.seeds`, seeds 0, 1, ...)."""
-    from impkit.device import resolve_device
-
     commit = code_commit()
     paths = []
     for slug in slugs:
@@ -599,11 +597,21 @@ def record(slugs: Sequence[str], seeds: Sequence[int] | None, root: str | Path, 
         t0 = time.perf_counter()
         s = measure(r, seeds=list(range(r.seeds)) if seeds is None else seeds, root=root, device=device,
                     progress=True)
-        dev = str(resolve_device(None if device == "auto" else device))
-        s["provenance"] = provenance(command, time.perf_counter() - t0, dev, commit)
-        paths.append(write_summary(s, Path(out) / f"{slug}.json"))
-        print(f"{slug}: {s['verdicts']} in {s['provenance']['wall_s']:.0f} s -> {paths[-1]}", flush=True)
+        paths.append(write_recorded(s, Path(out) / f"{slug}.json", command, time.perf_counter() - t0, device,
+                                    commit))
     return paths
+
+
+def write_recorded(s: dict, path: Path, command: Sequence[str], wall_s: float, device: str, commit: str) -> Path:
+    """Add the :func:`provenance` to summary ``s``, write it to ``path`` and print one line with its verdicts (the
+    last step of every ``record`` command: the scale study's and the decisive experiments')."""
+    from impkit.device import resolve_device
+
+    dev = str(resolve_device(None if device == "auto" else device))
+    s["provenance"] = provenance(command, wall_s, dev, commit)
+    path = write_summary(s, path)
+    print(f"{path.stem}: {s.get('verdicts')} in {s['provenance']['wall_s']:.0f} s -> {path}", flush=True)
+    return path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
