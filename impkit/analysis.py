@@ -310,17 +310,6 @@ def _first_layer_at_rewind(run: Run, n: int, device: torch.device | str = "cpu")
     return W, b, transform
 
 
-def count_matched_mask(mask: np.ndarray, seed: int) -> np.ndarray:
-    """(H, D) bool: per unit (row) as many surviving weights as ``mask`` (H, D), at positions drawn uniformly at
-    random (seeded): C3b's null, since a unit's preactivation kurtosis grows as it keeps fewer weights whatever
-    their place."""
-    m = np.asarray(mask) != 0
-    rng = np.random.default_rng(seed)
-    # a random rank per weight; a unit keeps its k lowest-ranked positions
-    ranks = np.argsort(np.argsort(rng.random(m.shape), axis=1, kind="stable"), axis=1, kind="stable")
-    return ranks < m.sum(1, keepdims=True)
-
-
 def kurtosis_rows(runs: Iterable[Run], per_class: int | None = None, split: str = "train",
                   rounds: Sequence[int] | None = None, batch_size: int = 4096, device=None,
                   count_null: bool = False) -> list[dict]:
@@ -338,7 +327,8 @@ def kurtosis_rows(runs: Iterable[Run], per_class: int | None = None, split: str 
     ``n_per_class_min`` / ``n_per_class_median`` (rows used per class). Units without any surviving weight have
     constant preactivations and are left out (NaN). ``device``: where to compute (None: CUDA if available).
     ``count_null``: also ``kurt_class_count_null``, the same with θ(t_rewind) under random masks that keep each
-    unit's count of m(n) (:func:`count_matched_mask`, seeded by the run's seed and the round): C3b's null.
+    unit's count of m(n) (:func:`count_matched_null`, seeded by the run's seed and the round): C3b's null, since a
+    unit's preactivation kurtosis grows as it keeps fewer weights whatever their place.
     """
     dev = _device(device)
     rows = []
@@ -354,7 +344,7 @@ def kurtosis_rows(runs: Iterable[Run], per_class: int | None = None, split: str 
             row = {**_rows_base(r, n), "kurt_all": res.mean_all, "kurt_class": res.mean_per_class, **counts}
             if count_null:
                 W0 = torch.from_numpy(np.asarray(r.weights(0, "rewind")[0][0], dtype=np.float32)).to(dev)
-                keep = count_matched_mask(r.mask(n)[0], derive_seed(r.seed, "kurtosis-count-null", n))
+                keep = count_matched_null(r.mask(n)[0], r.seed, n)
                 Wn = W0 * torch.from_numpy(keep).to(dev, W0.dtype)
                 nul = preactivation_kurtosis(Wn, b, stream_inputs(ds, idx, batch_size, dev), input_transform=tf,
                                              num_classes=k)

@@ -247,16 +247,16 @@ def test_paper_rf_width_fits_every_counted_unit_without_background():
     np.testing.assert_allclose(w[:-1], ref.sigma_x_fit[:-1], rtol=1e-9)
 
 
-def test_count_matched_mask_keeps_each_units_count_at_random_places():
-    from impkit.analysis import count_matched_mask
+def test_count_matched_null_keeps_each_units_count_at_random_places():
+    from impkit.analysis import count_matched_null
 
     rng = np.random.default_rng(0)
     m = np.zeros((50, 100), bool)
     m[:, :10] = True                                  # a local block: the first 10 inputs of every unit
     m[7] = False
     m[3, :40] = True
-    out = count_matched_mask(m, seed=1)
+    out = count_matched_null(m, seed=1)
     np.testing.assert_array_equal(out.sum(1), m.sum(1))
     assert out[:, :10].mean() < 0.3                   # no longer where the block was
-    np.testing.assert_array_equal(out, count_matched_mask(m, seed=1))
-    assert not np.array_equal(out, count_matched_mask(m, seed=2))
+    np.testing.assert_array_equal(out, count_matched_null(m, seed=1))
+    assert not np.array_equal(out, count_matched_null(m, seed=2))
