@@ -12,7 +12,6 @@ from impkit import prune as P
 from impkit import verdicts as V
 from impkit.analysis import spread_sample
 from impkit.cli import main
-from impkit.conditions import Condition
 from impkit.config import ConfigError
 from impkit.metrics import cavity_scores_bruteforce
 from impkit.presets import make_config
@@ -238,46 +237,6 @@ def test_first_round_at_least():
     assert V.first_round_at_least(np.full((2, 2), np.nan), [0, 1], 0.0) is None
 
 
-def test_at_least_as_local():
-    assert V.at_least_as_local({"a": V.YES, "b": V.MEAN, "c": V.NA}) is True
-    assert V.at_least_as_local({"a": V.YES, "b": V.NO}) is False
-    assert V.at_least_as_local({"a": V.NA}) is None
-
-
-def test_proposal_verdict():
-    assert V.proposal_verdict(True, 3, 5, -0.005) == V.SUPPORTED
-    assert V.proposal_verdict(True, 3, None, 0.0) == V.SUPPORTED  # IMP never becomes local
-    assert V.proposal_verdict(True, 3, 5, -0.05) == V.PARTLY_SUPPORTED  # costs accuracy
-    assert V.proposal_verdict(True, 3, 5, float("nan")) == V.PARTLY_SUPPORTED
-    assert V.proposal_verdict(True, 5, 5, 0.0) == V.PARTLY_SUPPORTED  # as local, not earlier
-    assert V.proposal_verdict(False, 4, 5, 0.0) == V.PARTLY_SUPPORTED  # earlier, less local at the end
-    assert V.proposal_verdict(False, 6, 5, 0.0) == V.NOT_SUPPORTED
-    assert V.proposal_verdict(False, None, 5, 0.0) == V.NOT_SUPPORTED
-    assert V.proposal_verdict(None, None, None, 0.0) == V.UNDEFINED
-
-
-def test_proposal_from_summaries():
-    imp, cav = V.IMP, Condition("cavity")
-    s = lambda m, lo, hi: {"mean": m, "min": lo, "max": hi}  # noqa: E731
-    summaries = {"RF width": {imp: s(3.0, 2.8, 3.2), cav: s(np.nan, np.nan, np.nan)},
-                 "detection rate": {imp: s(0.6, 0.5, 0.7), cav: s(0.3, 0.2, 0.4)},
-                 "locality index": {imp: s(3.0, 2.5, 3.5), cav: s(3.2, 2.4, 3.9)}}
-    rounds = np.arange(4)
-    li = {imp: {"values": np.array([[1.0, 1.1, 1.6, 3.0]]), "rounds": rounds},
-          cav: {"values": np.array([[1.0, 1.7, 2.0, 3.2]]), "rounds": rounds}}
-    det = {imp: {"values": np.array([[0.0, 0.1, 0.3, 0.6]]), "rounds": rounds},
-           cav: {"values": np.array([[0.0, 0.0, 0.1, 0.3]]), "rounds": rounds}}
-    acc = {imp: {"mean": 0.9}, cav: {"mean": 0.85}}
-    res = V.proposal(cav, summaries, li, det, acc)
-    assert res.answers == {"RF width": V.NA, "detection rate": V.NO, "locality index": V.MEAN}
-    assert res.as_local is False and (res.first_local, res.first_local_imp) == (1, 2)
-    assert (res.first_detected, res.first_detected_imp) == (3, 2)
-    assert res.accuracy_gap == pytest.approx(-0.05) and res.verdict == V.PARTLY_SUPPORTED
-
-
-# ------------------------------------------------------------------------------------------------
-# reliability of the ranking
-# ------------------------------------------------------------------------------------------------
 def test_split_halves_are_disjoint_and_balanced():
     y = torch.tensor([0, 1] * 20 + [1] * 7)
     a, b = CP.split_halves(y, 10)
