@@ -250,7 +250,6 @@ def test_paper_rf_width_fits_every_counted_unit_without_background():
 def test_count_matched_null_keeps_each_units_count_at_random_places():
     from impkit.analysis import count_matched_null
 
-    rng = np.random.default_rng(0)
     m = np.zeros((50, 100), bool)
     m[:, :10] = True                                  # a local block: the first 10 inputs of every unit
     m[7] = False
