@@ -596,10 +596,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     pools = {}
     if a.recorded != "none":
         from impkit.scale import null_pools
-        pools = null_pools(a.recorded)
+        pools = null_pools() if a.recorded is None else null_pools(a.recorded)
     rows = calibrate(sets=a.sets, seeds=a.seeds, pools=pools)
     print(calibration_table(rows))
-    print(f"\nresampled nulls from: {', '.join(sorted(pools)) or 'none'}")
+    print(f"\nresampled from the recorded null runs for: {', '.join(sorted(pools)) or 'none'}")
     return 0 if all(r.ok for r in rows) else 1
 
 

@@ -166,10 +166,23 @@ def test_calibration_catches_rules_that_cannot_fail():
     assert not all(r.ok for r in V.calibrate({"ranges": (ranges, 1.0, False)}, sets=4000, seeds=(2,)))
 
 
+def test_calibrate_command_resamples_the_recorded_nulls(capsys):
+    """The default reads the committed null runs (the Gaussian field at least) and their resampled null passes."""
+    from impkit.scale import null_pools
+
+    pools = null_pools()
+    assert {"C2b", "C3a", "C3b", "C4"} <= set(pools), sorted(pools)
+    assert V.main(["calibrate", "--sets", "2000", "--seeds", "3", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "resampled" in out.split("resampled from the recorded")[0] and "dose-p1" not in out  # rows name the rule
+    rows = V.calibrate(sets=10_000, seeds=(3, 5), pools=pools)
+    assert all(r.ok for r in rows if r.null == "resampled"), V.calibration_table(rows)
+
+
 def test_calibrate_command(capsys):
     assert V.main(["calibrate", "--sets", "2000", "--seeds", "3", "--recorded", "none"]) == 0
     out = capsys.readouterr().out
-    assert "C2a" in out and "student-t3" in out and "NO" not in out.split("resampled nulls")[0].split()[7:]
+    assert "C2a" in out and "student-t3" in out and "NO" not in out.split("resampled from the recorded")[0].split()[7:]
 
 
 # ------------------------------------------------------------------------------------------------
