@@ -49,6 +49,7 @@ The locality of each method is judged against its own random null with the same 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Sequence
 
 import torch
@@ -282,7 +283,7 @@ __all__ = ["SNIP_INPUTS", "OBD_INPUTS", "OBD_EXACT_CLASSES", "SYNFLOW_STEPS", "S
 # ------------------------------------------------------------------------------------------------
 # recorded summaries (the book's Fashion-MNIST section): python -m impkit.sparsifiers record ...
 # ------------------------------------------------------------------------------------------------
-RECORDED_DIR = "book/recorded/sparsifiers"
+RECORDED_DIR = str(Path(__file__).resolve().parent.parent / "book" / "recorded" / "sparsifiers")
 PAGE_METHODS = ("imp", "random", "snip", "snip-iterative", "synflow", "obd", "obd-iterative", "set")
 
 

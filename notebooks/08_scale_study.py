@@ -39,7 +39,7 @@ preset = "default"        # "ci" | "default" | "paper": the sizes the local rung
 rungs = None              # local rungs (slugs of impkit.scale); None: this preset's list below
 seeds = None              # seeds of every local rung; None: the preset's (recorded rungs have their own, in the table)
 recorded = None           # show the recorded rungs; None: only at the default and paper presets, whose ladder they are
-recorded_dir = "../book/recorded/scale"
+recorded_dir = None       # recorded summaries; None: impkit.scale.RECORDED_DIR (book/recorded/scale)
 run_root = "../runs"      # run directories are created here, or reused when they exist
 device = "auto"           # "auto" | "cpu" | "cuda"
 overrides = {}            # dotted config overrides applied to every local rung
@@ -75,7 +75,7 @@ for slug in rungs:
     p, extra = scale.at_preset(r, preset)
     local[slug] = scale.measure(r, seeds=seeds, root=run_root, device=device, preset=p,
                                 extra={**extra, **overrides}, cavity_inputs=int(cavity_inputs), every_round=False)
-rec = {k: v for k, v in scale.load_recorded(recorded_dir).items() if k not in local} if show_recorded else {}
+rec = {k: v for k, v in scale.load_recorded(recorded_dir or scale.RECORDED_DIR).items() if k not in local} if show_recorded else {}
 # summaries written before the calibrated rules (format 1) have no per-seed primary statistics: they are listed,
 # never judged
 stale = sorted(k for k, v in rec.items() if "claims" not in v)

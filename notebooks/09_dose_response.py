@@ -40,7 +40,7 @@ preset = "default"        # "ci" | "default" | "paper" (paper: the paper's netwo
 points = None             # dose points to compute here (slugs of impkit.scale.DOSE); None: this preset's list below
 seeds = None              # seeds of every local point; None: the preset's
 recorded = None           # add the recorded points; None: only at the default preset, whose sizes they have
-recorded_dir = "../book/recorded/scale"
+recorded_dir = None       # recorded summaries; None: impkit.scale.RECORDED_DIR (book/recorded/scale)
 run_root = "../runs"
 device = "auto"
 overrides = {}            # dotted config overrides applied to every local point
@@ -78,7 +78,7 @@ for slug in points:
     # default task) are then read from the run store's cache instead of computed twice
     local[slug] = scale.measure(r, seeds=seeds, root=run_root, device=device, preset=p,
                                 extra={**extra, **overrides}, cavity_inputs=int(cavity_inputs), every_round=False)
-rec = ({k: v for k, v in scale.load_recorded(recorded_dir, dose_slugs).items() if k not in local}
+rec = ({k: v for k, v in scale.load_recorded(recorded_dir or scale.RECORDED_DIR, dose_slugs).items() if k not in local}
        if show_recorded else {})
 stale = sorted(k for k, v in rec.items() if "claims" not in v)  # recorded before the calibrated rules: not judged
 rec = {k: v for k, v in rec.items() if "claims" in v}

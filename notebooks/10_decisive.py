@@ -36,7 +36,7 @@
 
 # %% tags=["parameters"]
 preset = "default"        # the recordings are at the default preset; ci reads the same recordings (JSON only)
-recorded_dir = "../book/recorded/decisive"
+recorded_dir = None        # recorded summaries; None: impkit.decisive.RECORDED_DIR (book/recorded/decisive)
 tasks = None              # task slugs to show (None: every task of impkit.decisive.TASKS)
 
 # %%
@@ -162,7 +162,7 @@ display(table(pd.DataFrame(pred_rows).set_index(["task", "hypothesis"]),
 # `book/recorded/decisive/` with their provenance: it needs neither the runs nor the data.
 
 # %%
-rec = decisive.load_recorded(recorded_dir)
+rec = decisive.load_recorded(recorded_dir or decisive.RECORDED_DIR)
 shown = [s for s in tasks if s in rec]
 missing = [s for s in tasks if s not in rec]
 glue("dec_n_recorded", len(shown), display=False)

@@ -83,7 +83,7 @@ device = "auto"           # "auto" | "cpu" | "cuda"
 overrides = {}            # dotted config overrides, e.g. {"train.steps": 2000}
 min_weights = 8           # units with fewer surviving first-layer weights are excluded from the locality measures
 clone = True              # also the Gaussian clone of the data (False halves the training; its cells then say n/a)
-recorded_dir = "../book/recorded/sparsifiers"  # recorded summaries of other datasets (Fashion-MNIST)
+recorded_dir = None       # recorded summaries of other datasets (Fashion-MNIST); None: book/recorded/sparsifiers
 
 # %%
 # %matplotlib inline
@@ -299,7 +299,7 @@ report("More local than its own count-matched random null at the last round (pap
 # `book/recorded/sparsifiers/fashion-mnist.json` with its provenance); the page reads the file and trains nothing.
 
 # %% tags=["hide-input"]
-rec_path = Path(recorded_dir) / "fashion-mnist.json"
+rec_path = Path(recorded_dir or SP.RECORDED_DIR) / "fashion-mnist.json"
 if rec_path.exists():
     import json
 
