@@ -266,7 +266,7 @@ for method in methods:  # conditions not run (clone = False): n/a in the prose
             glue(f"sp_{key}_{k}", "n/a", display=False)
         for k in ("width", "null", "acc", "frac_detected", "null_frac_detected", "li_mean", "null_li_mean"):
             glue(f"sp_{key}_{k}", float("nan"), display=False)
-glue("sp_sparsity", 100 * vt["sparsity"].iloc[0], display=False)
+glue("sp_sparsity", 100 * float(vt["sparsity"].iloc[0]), display=False)
 local = [c.display for c, (loc, _) in effects.items() if loc.verdict == verdicts.REPRODUCED and not c.clone
          and c.method in new]
 glue("sp_local_methods", ", ".join(local) if local else "none", display=False)
