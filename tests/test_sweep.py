@@ -90,6 +90,19 @@ def test_the_recorded_fashion_mnist_row_is_read_without_the_package(tmp_path, no
     assert raw["provenance"]["command"].startswith("python -m impkit.sweep record fashion-mnist")
 
 
+@pytest.mark.parametrize("slug", sorted(sweep.RECORDED))
+def test_every_recorded_candidate_has_its_row_and_trains_nothing(slug, tmp_path):
+    # the book's budget (issue #24) depends on these rows being read, not trained: a candidate added to RECORDED
+    # without its file would silently fall back to "not recorded" and lose its row
+    cand, preset, seeds = sweep.RECORDED[slug]
+    raw = json.loads((sweep.RECORDED_DIR / f"{slug}.json").read_text())
+    assert raw["slug"] == slug and raw["preset"] == preset and tuple(raw["seeds"]) == seeds
+    assert raw["provenance"]["command"].startswith(f"python -m impkit.sweep record ")
+    (row,) = screen([cand], preset, seeds=seeds, root=str(tmp_path / "runs"))
+    assert row["status"] == "ok" and row["source"].startswith("recorded 20")
+    assert not (tmp_path / "runs").exists()
+
+
 def _notebook_candidates(preset: str, tmp_path, monkeypatch) -> list:
     """The candidates notebook 90 screens at ``preset``: its parameters and setup cells, executed up to its call
     of ``screen`` (stubbed: it records its arguments and stops the cell)."""
