@@ -130,9 +130,9 @@ recorded: $(STAMP)
 	$(PYTHON) -m impkit.scale record $(RUNGS) --root $(RUNS)
 
 # The appendix screen's recorded rows (book/recorded/screen/*.json): candidates whose data not every machine has
-# (Fashion-MNIST, the Debian package dataset-fashion-mnist), screened once by impkit.sweep with their provenance so
-# that `make book` never trains them and builds the same with or without the package. Needs the data installed;
-# `make book` and `make test` never install system packages.
+# (Fashion-MNIST: the Debian package dataset-fashion-mnist) or that would not fit the book's time budget, screened
+# once by impkit.sweep with their provenance so that `make book` never trains them and builds the same with or
+# without the package. Needs the data installed; `make book` and `make test` never install system packages.
 recorded-screen: $(STAMP)
 	$(PYTHON) -m impkit.sweep record recorded --root $(RUNS)
 
