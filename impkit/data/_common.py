@@ -37,14 +37,15 @@ def generator(seed: int, device: torch.device) -> torch.Generator:
 def candidate_dirs(root: str | os.PathLike | None, subdir: str, system: str | None = None) -> list[Path]:
     """Directories a loader searches, in order: root and root/subdir when ``root`` is given (and nothing else:
     data from another directory than the one asked for would be a silent substitution); otherwise
-    $IMPKIT_DATA, $IMPKIT_DATA/subdir, then ``system``."""
+    $IMPKIT_DATA, $IMPKIT_DATA/subdir, then ``system`` -- unless $IMPKIT_SYSTEM_DATA is ``0``, which hides system
+    packages' directories (``make site-check`` builds the site so, as on a machine without them)."""
     if root is not None:
         return [Path(root), Path(root) / subdir]
     out: list[Path] = []
     env = os.environ.get("IMPKIT_DATA")
     if env:
         out += [Path(env), Path(env) / subdir]
-    if system:
+    if system and os.environ.get("IMPKIT_SYSTEM_DATA", "1") != "0":
         out.append(Path(system))
     seen: list[Path] = []
     for p in out:

@@ -137,3 +137,18 @@ def test_an_explicit_root_is_the_only_place_searched(tmp_path, monkeypatch):
 def test_bad_option():
     with pytest.raises(ValueError, match=r"unknown option\(s\) 'n'.*valid options: center, classes, n_test, n_train"):
         data.load("fashion-mnist", n=5)
+
+
+def test_system_data_can_be_hidden(tmp_path, monkeypatch):
+    # `make site-check` builds the site with IMPKIT_SYSTEM_DATA=0, as on a machine without the Debian package: the
+    # system directory is then not searched (found there otherwise), while $IMPKIT_DATA still is
+    _install(tmp_path / "system")
+    monkeypatch.delenv("IMPKIT_DATA", raising=False)
+    monkeypatch.setattr(fm, "SYSTEM_DIR", str(tmp_path / "system"))
+    assert len(data.load("fashion-mnist", split="test")) == 10
+    monkeypatch.setenv("IMPKIT_SYSTEM_DATA", "0")
+    with pytest.raises(FileNotFoundError):
+        data.load("fashion-mnist", split="test")
+    _install(tmp_path / "env")
+    monkeypatch.setenv("IMPKIT_DATA", str(tmp_path / "env"))
+    assert len(data.load("fashion-mnist", split="test")) == 10
