@@ -298,8 +298,8 @@ def effects(curves: dict, c4: dict | None = None, c4_clone: dict | None = None,
     ``width_x``: clone minus data σx over detected units), and, where one-shot runs are in ``curves`` (format 2),
     the scale study's ``C3a`` (one-shot minus IMP mean width), ``C3b`` (|κ − 3| of IMP minus one-shot, per-class
     kurtosis at the rewind point) and ``C4`` (``c4``: per seed the on-time share of the IMP runs and its
-    magnitude-binned fate shuffle, :func:`impkit.scale.c4_shares`), each also on the clone (``C3a_clone``, ``C3b_clone``,
-    ``C4_clone`` from ``c4_clone``), and ``C3b_count_null`` (C3b with IMP's masks replaced by random masks of its
+    magnitude-binned fate shuffle, :func:`impkit.scale.c4_shares`), each also on the clone (``C3a_clone``,
+    ``C3b_clone``, ``C4_clone`` from ``c4_clone``), and ``C3b_count_null`` (C3b with IMP's masks replaced by random masks of its
     per-unit counts, from ``count_null``: ``{"seeds", "values"}``; it does not vote). Each an
     :meth:`Effect.as_dict`; a claim whose runs are missing is undefined (NaN).
     """

@@ -238,7 +238,7 @@ def last_mean(s, cond, m, i=-1):
     clone (no clone arm: its clone conditions are its data conditions)."""
     c = rec[s]["curves"]
     cond = cond if cond in c else cond.removesuffix("_clone")
-    if m not in c[cond]:  # kurtosis is measured for IMP only
+    if cond not in c or m not in c[cond]:  # no one-shot in format 1; kurtosis for IMP and one-shot only
         return float("nan")
     return float(nmean(np.asarray(c[cond][m], dtype=float)[:, i]))
 
@@ -251,9 +251,11 @@ def readable(s, side):
 acc_rows, read_rows = [], []
 for s in shown:
     acc_rows.append({"task": s, "dense data": last_mean(s, "imp", "test_acc", 0),
-                     "IMP data": last_mean(s, "imp", "test_acc"), "random data": last_mean(s, "random", "test_acc"),
+                     "IMP data": last_mean(s, "imp", "test_acc"), "one-shot data": last_mean(s, "oneshot", "test_acc"),
+                     "random data": last_mean(s, "random", "test_acc"),
                      "dense clone": last_mean(s, "imp_clone", "test_acc", 0),
                      "IMP clone": last_mean(s, "imp_clone", "test_acc"),
+                     "one-shot clone": last_mean(s, "oneshot_clone", "test_acc"),
                      "random clone": last_mean(s, "random_clone", "test_acc")})
     rd = rec[s]["readability"]
     read_rows.append({"task": s, "chance": rd["data"]["chance"], "data best": rd["data"]["best"],
@@ -263,7 +265,8 @@ for s in shown:
     for side in ("data", "clone"):
         glue(f"dec_{k_(s)}_read_{side}", rd[side]["best"], display=False)
     glue(f"dec_{k_(s)}_read_chance", rd["data"]["chance"], display=False)
-    for k in ("dense data", "IMP data", "random data", "IMP clone", "random clone", "dense clone"):
+    for k in ("dense data", "IMP data", "one-shot data", "random data", "IMP clone", "one-shot clone", "random clone",
+              "dense clone"):
         glue(f"dec_{k_(s)}_acc_{k.replace(' ', '_')}", acc_rows[-1][k], display=False)
 if shown:
     display(table(pd.DataFrame(acc_rows).set_index("task"),
@@ -290,6 +293,8 @@ if shown:
     for ax, s in zip(axes.ravel(), shown):
         c = rec[s]["curves"]
         for cond, col, ls in (("imp", plotting.method_color("imp"), "-"), ("imp_clone", plotting.method_color("imp"), "--"),
+                              ("oneshot", plotting.method_color("oneshot"), "-"),
+                              ("oneshot_clone", plotting.method_color("oneshot"), "--"),
                               ("random", "0.55", "-"), ("random_clone", "0.55", "--")):
             if cond not in c:
                 continue
@@ -387,6 +392,50 @@ summary = [f"Of the predictions that the tasks meeting the precondition could te
            f"inconclusive); H′ got {score['H′']['agree']} right and {score['H′']['against']} wrong "
            f"({score['H′']['open']} inconclusive)."]
 report(summary, lines) if shown else report("No task recorded yet.")
+
+# %% [markdown]
+# ### C3b and C4 (predictions added after the C2 results)
+#
+# Per task: C3b (|κ − 3| of IMP minus one-shot, per-class kurtosis at the rewind point) and C4 (IMP's on-time
+# share of positive cavity scores minus its magnitude-binned fate shuffle), on the data and on the clone, each
+# effect with its 90 % interval and verdict; C3b's count-matched null (IMP's per-unit counts at random places: if
+# C3b lies within it, IMP's counts alone explain it) and C3a (one-shot minus IMP mean RF width) are shown and do
+# not vote. A format-1 recording (no one-shot runs) reads "not judged". The tally scores the predictions above
+# over the tasks that meet the precondition.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+NOT_JUDGED = "not judged (recorded without one-shot)"
+late_show = ("C3b", "C3b_clone", "C4", "C4_clone", "C3b_count_null", "C3a", "C3a_clone")
+lrows = []
+for s in shown:
+    row = {"task": s}
+    for k in late_show:
+        if decisive.judges(rec[s], k):
+            e = eff(s, k)
+            row[k] = f"{e.text}: {e.verdict}" if np.isfinite(e.mean) else e.verdict
+        else:
+            row[k] = NOT_JUDGED
+            glue(f"dec_{k_(s)}_{k}", NOT_JUDGED, display=False)
+            glue(f"dec_{k_(s)}_{k}_verdict", NOT_JUDGED, display=False)
+    lrows.append(row)
+late = decisive.late_tally({s: rec[s] for s in shown})
+for hyp in ("H", "H′"):
+    for k in ("agree", "against", "open"):
+        glue(f"dec_late_{'Hp' if hyp == 'H′' else 'H'}_{k}", late[hyp][k], display=False)
+judged = [s for s in shown if decisive.judges(rec[s], "C3b")]
+glue("dec_late_judged", ", ".join(judged) or "none", display=False)
+if lrows:
+    display(table(pd.DataFrame(lrows).set_index("task"), title="C3b and C4 at the last round (C3a and the count "
+                                                              "null do not vote)"))
+if late["rows"]:
+    display(table(pd.DataFrame(late["rows"]).set_index(["task", "stat"]),
+                  title="C3b/C4: predicted and found (counted: the task meets the precondition)"))
+if shown:
+    report([f"C3b/C4 are judged on {len(judged)} of {len(shown)} recorded tasks ({', '.join(judged) or 'none'}). "
+            f"Of the predictions added after the C2 results, H got {late['H']['agree']} right and {late['H']['against']} "
+            f"wrong ({late['H']['open']} inconclusive); H′ got {late['H′']['agree']} right and "
+            f"{late['H′']['against']} wrong ({late['H′']['open']} inconclusive)."])
 
 # %% [markdown]
 # ## What the results say
