@@ -11,8 +11,10 @@ options for its clone only (``fit_per_class``, ``shrinkage``): IMP, one-shot and
 the clone, :data:`SEEDS`. :func:`measure` trains the runs (missing rounds only) and reduces them with
 :func:`reduce`: per condition, seed and round the paper's RF width (``sigma_paper_median``/``_mean``), the
 robustness measures (``frac_detected``, ``sigma_x_mean``, ``li_mean``), test accuracy, preactivation kurtosis;
-the local readability (:func:`impkit.metrics.readability.local_readability`) of data and clone; and the effects
-and verdicts of :mod:`impkit.verdicts` (C2a, C2b, C3b, the precondition, robustness).
+C4's cavity statistic of the IMP runs on data and clone; the local readability
+(:func:`impkit.metrics.readability.local_readability`) of data and clone; and the effects and verdicts of
+:mod:`impkit.verdicts` (C2a, C2b, C3a, C3b, C4 and their clone forms, the precondition, robustness). C3a/C3b/C4
+are the scale study's (:func:`impkit.scale.claim_effects` on a view of these curves), not a second implementation.
 
 The runs are too long for ``make book`` on two CPU cores. They are recorded once with
 
@@ -22,8 +24,12 @@ which writes ``<out>/<task>.json`` with provenance (:func:`impkit.scale.provenan
 (:func:`load_recorded`), so it builds without the Fashion-MNIST files. ``python -m impkit.decisive list`` prints
 the tasks.
 
-The reducer is this module's own, not :func:`impkit.scale.summary`: that summary (being rewritten while these
-runs were recorded) does not carry the paper's RF width per seed and round, which the verdicts need.
+The reducer is this module's own, not :func:`impkit.scale.summary` (which measures every round and the robustness
+measures of every comparison, too slow for seven tasks on two shared CPU cores); the claims it shares with the
+scale study are judged by the scale study's functions.
+
+Formats: ``impkit.decisive/2`` (this one: IMP, one-shot and random; C3a, C3b, C4 judged) and
+``impkit.decisive/1`` (IMP and random only: C3b and C4 not judged), both read by :func:`load_recorded`.
 """
 from __future__ import annotations
 
@@ -38,12 +44,14 @@ import numpy as np
 
 from impkit import scale
 
-FORMAT = "impkit.decisive/1"
+FORMAT = "impkit.decisive/2"
+# formats read back: this one and the first recordings, which had no one-shot runs (C3b, C4 not judged there)
+READ_FORMATS = (FORMAT, "impkit.decisive/1")
 RECORDED_DIR = Path(__file__).resolve().parent.parent / "book" / "recorded" / "decisive"
 SEEDS = (0, 1, 2)
-# IMP and random masks only: one-shot pruning (C3's comparison) is left out to fit the runs on two shared CPU cores;
-# the kurtosis claim is then read as IMP's change from round 0 (``kurt_rises``), not against one-shot (C3b)
-METHODS = ("imp", "random")
+# IMP, one-shot and random masks (the paper's three). Format 1 recordings had IMP and random only (one-shot was left
+# out to fit two shared CPU cores), so C3b (against one-shot) was not judged there; format 2 adds one-shot, C3b, C4.
+METHODS = ("imp", "oneshot", "random")
 # per-round measures of every condition, seed and round: name -> row key of impkit.analysis
 MEASURES = {"sigma_paper_median": "sigma_paper_median", "sigma_paper_mean": "sigma_paper_mean",
             "frac_detected": "frac_detected", "sigma_x_mean": "sigma_x_mean", "li_mean": "li_mean",
@@ -53,6 +61,9 @@ READ_ROWS = 8000    # rows of the training split it uses (half fit, a quarter se
 # local readability "above chance": the best window's score-split accuracy beats chance by at least this much
 READ_MARGIN = 0.05
 SHRINKAGE = 0.5     # the full-rank ~100-per-class clone: half its own covariance, half the pooled one
+CAVITY_INPUTS = scale.CAVITY_INPUTS  # inputs for C4's cavity scores per IMP run, as in the scale study
+# the claims judged as the scale study judges them (scale.claim_effects), on the data and on the clone
+SCALE_CLAIMS = ("C3a", "C3b", "C4")
 
 
 @dataclass(frozen=True)
@@ -143,6 +154,80 @@ PREDICTIONS: dict[str, dict[str, dict[str, str]]] = {
 }
 
 
+# Predictions for C3b and C4 (format 2), written AFTER the C2 results of fm, fm-fit100, fm-fit100-shrunk,
+# texture-short and texture-long were known (format-1 recordings, commit c2adde0) and before any one-shot run or
+# cavity score of these tasks existed. Per task, the verdict each hypothesis predicts for C3b (|κ − 3| of IMP minus
+# one-shot, per-class kurtosis at the rewind point) and C4 (on-time share minus the magnitude-binned fate shuffle,
+# IMP runs), on the data and on the clone ("_clone"). "any": the hypothesis does not say; "as data": the clone's
+# verdict equals the data's (resolved when judged).
+# * C3b on a clone or a Gaussian texture: every class is Gaussian, so every linear projection is Gaussian per class
+#   and its per-class kurtosis is 3 whatever the mask: "not reproduced" under both (a check of the measure, not a
+#   test between them).
+# * C3b on non-Gaussian data: H (IMP seeks the higher cumulants) predicts "reproduced"; H′ says nothing ("any").
+# * C4: the cavity scores use the pooled (all-class) kurtosis. H reads C4 as IMP following the input's
+#   non-Gaussianity, so "reproduced" on non-Gaussian data and "not reproduced" where each class is Gaussian (the
+#   clone, the textures). H′ reads it as a property of how training moves weights, the same on Gaussian inputs:
+#   the clone's verdict equals the data's ("as data"), and the Gaussian texture's is "reproduced". NOT blind for
+#   texture-short: its task is the Gaussian field of book/recorded/scale/dose-p1.json, where C4 is already recorded
+#   reproduced (+0.42) and C3b not reproduced (+0.007).
+_LATE_NONGAUSS = {"H": {"C3b": "reproduced", "C3b_clone": "not reproduced", "C4": "reproduced",
+                        "C4_clone": "not reproduced"},
+                  "H′": {"C3b": "any", "C3b_clone": "not reproduced", "C4": "any", "C4_clone": "as data"}}
+_LATE_GAUSS = {"H": {"C3b": "not reproduced", "C4": "not reproduced"},
+               "H′": {"C3b": "not reproduced", "C4": "reproduced"}}
+LATE_PREDICTIONS: dict[str, dict[str, dict[str, str]]] = {
+    **{s: _LATE_NONGAUSS for s in ("fm", "fm-fit100", "fm-fit100-shrunk", "fm-translated", "in32", "in32-fit100")},
+    "texture-short": _LATE_GAUSS,
+    # its precondition already failed (format 1): predictions written for completeness, counted for neither
+    "texture-long": _LATE_GAUSS,
+    # no class signal: H does not say; each clone class is the pooled Gaussian (C3b_clone by construction)
+    "fm-shuffled": {"H": {"C3b": "any", "C3b_clone": "not reproduced", "C4": "any", "C4_clone": "any"},
+                    "H′": {"C3b": "any", "C3b_clone": "not reproduced", "C4": "any", "C4_clone": "as data"}},
+}
+LATE_STATS = ("C3b", "C3b_clone", "C4", "C4_clone")
+
+
+def late_prediction(slug: str, hyp: str, stat: str, effects_: dict) -> str:
+    """The verdict hypothesis ``hyp`` ("H" or "H′") predicts for ``stat`` (:data:`LATE_STATS`) on task ``slug``,
+    "as data" resolved by the data's verdict in ``effects_`` (claim -> Effect dict); "any" where it does not say
+    (also for a statistic the task has no prediction for, e.g. a clone statistic of a Gaussian texture)."""
+    p = LATE_PREDICTIONS.get(slug, {}).get(hyp, {}).get(stat, "any")
+    if p == "as data":
+        return effects_.get(stat.removesuffix("_clone"), {}).get("verdict", "any")
+    return p
+
+
+def late_tally(summaries: dict) -> dict:
+    """Score :data:`LATE_PREDICTIONS` against recorded summaries (task slug -> summary of format 2; format-1 ones,
+    which judge neither claim, are skipped) over the tasks whose precondition is met: ``{"H": {"agree",
+    "against", "open"}, "H′": ...}`` counts and ``"rows"``, one dict per task × statistic with both predictions and
+    the verdict. A prediction "any", or one resolved to "inconclusive"/"undefined" ("as data" on an inconclusive
+    data verdict), is not scored; a verdict "inconclusive"/"undefined" counts as open."""
+    from impkit import verdicts as V
+
+    score = {h: {"agree": 0, "against": 0, "open": 0} for h in ("H", "H′")}
+    rows = []
+    for slug, s in summaries.items():
+        eff = s.get("effects", {})
+        if not all(k in eff for k in ("C3b", "C4")):
+            continue
+        met = eff["precondition"]["verdict"] == V.REPRODUCED
+        for stat in LATE_STATS:
+            got = eff.get(stat, {}).get("verdict", V.UNDEFINED)
+            row = {"task": slug, "stat": stat, "verdict": got, "counted": met}
+            for hyp in ("H", "H′"):
+                pred = late_prediction(slug, hyp, stat, eff)
+                row[hyp] = pred
+                if not met or pred in ("any", V.INCONCLUSIVE, V.UNDEFINED):
+                    continue
+                if got in (V.INCONCLUSIVE, V.UNDEFINED):
+                    score[hyp]["open"] += 1
+                else:
+                    score[hyp]["agree" if got == pred else "against"] += 1
+            rows.append(row)
+    return {**score, "rows": rows}
+
+
 def task(slug: str) -> Task:
     """The task named ``slug``; ValueError listing the known ones."""
     if slug not in TASKS:
@@ -185,14 +270,38 @@ def _values(curves: dict, cond: str, measure: str) -> np.ndarray:
     return np.asarray(curves[cond][measure], dtype=float)
 
 
-def effects(curves: dict) -> dict[str, dict]:
+def _scale_view(curves: dict, suffix: str = "", c4: dict | None = None, count_null: dict | None = None) -> dict:
+    """The layout of a scale-study summary (:func:`impkit.scale.summary`) for the conditions ending in ``suffix``
+    ("" for the data, "_clone" for the clone), renamed to the data's slugs, so that
+    :func:`impkit.scale.claim_effects` and :func:`impkit.scale.analysis_nulls` judge them: per condition the
+    (seeds, R) arrays ``width_median`` / ``width_mean`` / ``kurtosis`` / ``accuracy`` from this module's
+    ``sigma_paper_median`` / ``sigma_paper_mean`` / ``kurt_class`` / ``test_acc``; ``c4`` and
+    ``kurtosis_count_null`` as :func:`impkit.scale.c4_shares` and the scale summary hold them."""
+    names = {"width_median": "sigma_paper_median", "width_mean": "sigma_paper_mean", "kurtosis": "kurt_class",
+             "accuracy": "test_acc"}
+    view = {}
+    for m in METHODS:
+        c = curves.get(m + suffix)
+        if c is not None:
+            view[m] = {k: c[v] for k, v in names.items() if v in c}
+    return {"curves": view, "c4": dict(c4 or {}), "kurtosis_count_null": dict(count_null or {})}
+
+
+def effects(curves: dict, c4: dict | None = None, c4_clone: dict | None = None,
+            count_null: dict | None = None) -> dict[str, dict]:
     """The verdicts at the last round from per-seed curves (condition slug -> measure -> (seeds, R)):
 
     ``C2a``/``C2b`` (:func:`impkit.verdicts.c2` on ``sigma_paper_median``), ``localises`` (σ of random minus IMP
     on the data, paired, δ = 1 px), ``precondition`` (accuracy of IMP minus random on the data, paired,
-    δ = :data:`impkit.verdicts.ACCURACY_DELTA`), ``C3b`` (on the data), ``C3b_clone``, and the robustness
-    contrasts data − clone of IMP (``detection``, ``li``: larger = more local on the data; ``width_x``: clone
-    minus data σx over detected units), each an :meth:`Effect.as_dict`.
+    δ = :data:`impkit.verdicts.ACCURACY_DELTA`), ``kurt_rises`` (IMP's |κ − 3| at the last round minus at round 0),
+    the robustness contrasts data − clone of IMP (``detection``, ``li``: larger = more local on the data;
+    ``width_x``: clone minus data σx over detected units), and, where one-shot runs are in ``curves`` (format 2),
+    the scale study's ``C3a`` (one-shot minus IMP mean width), ``C3b`` (|κ − 3| of IMP minus one-shot, per-class
+    kurtosis at the rewind point) and ``C4`` (``c4``: per seed the on-time share of the IMP runs and its
+    magnitude-binned fate shuffle, :func:`impkit.scale.c4_shares`), each also on the clone (``C3a_clone``,
+    ``C3b_clone``, ``C4_clone`` from ``c4_clone``), and ``C3b_count_null`` (C3b with IMP's masks replaced by random masks of its
+    per-unit counts, from ``count_null``: ``{"seeds", "values"}``; it does not vote). Each an
+    :meth:`Effect.as_dict`; a claim whose runs are missing is undefined (NaN).
     """
     from impkit import verdicts as V
 
@@ -226,6 +335,14 @@ def effects(curves: dict) -> dict[str, dict]:
     if own:  # no data-vs-clone contrast exists
         for k in ("C2a", "detection", "width_x", "li", "kurt_rises_clone", "precondition_clone"):
             out[k] = V._nan_effect(out[k].delta)
+    if "oneshot" in curves:  # format 2: the scale study's C3a, C3b, C4 on the data and (unless own) on the clone
+        data = _scale_view(curves, "", c4, count_null)
+        clone = _scale_view(curves, "_clone", c4_clone) if not own else {"curves": {}, "c4": {}}
+        judged = {"": scale.claim_effects(data), "_clone": scale.claim_effects(clone)}
+        for suffix, got in judged.items():
+            for k in SCALE_CLAIMS:
+                out[k + suffix] = got.get(k, V._nan_effect(V.CLAIMS[k].delta))
+        out["C3b_count_null"] = scale.analysis_nulls(data).get("C3b", V._nan_effect(V.CLAIMS["C3b"].delta))
     return {k: e.as_dict() for k, e in out.items()}
 
 
@@ -239,10 +356,16 @@ def accuracy_overlap(curves: dict) -> dict:
             "overlap": [float(lo), float(hi)] if lo <= hi else None}
 
 
-def reduce(runs: Sequence, rounds: Sequence[int] | None = None, device=None, readability: bool = True) -> dict:
+def reduce(runs: Sequence, rounds: Sequence[int] | None = None, device=None, readability: bool = True,
+           cavity_inputs: int = CAVITY_INPUTS) -> dict:
     """Reduce one task's runs (all methods, data and clone, any seeds) to ``{"curves", "effects", "verdicts",
-    "readability", "accuracy_overlap", "seeds", "image_shape"}`` (module docstring). ``rounds``: where the
-    per-round measures are taken (default round 0, the middle round and the last; no RF at round 0); kurtosis only at the first and last."""
+    "readability", "accuracy_overlap", "seeds", "image_shape", "c4", "c4_clone", "kurtosis_count_null"}`` (module
+    docstring). ``curves``: condition slug -> {"rounds": (R,), "sparsity": (R,), measure of :data:`MEASURES`:
+    (seeds, R)}. ``rounds``: where the per-round measures are taken (default round 0, the middle round and the
+    last; no RF at round 0); kurtosis (IMP and one-shot) only at the first and last. ``c4``/``c4_clone``: C4's
+    per-seed on-time share and shuffle null of the IMP runs on data / clone (:func:`impkit.scale.c4_shares` on
+    ``cavity_inputs`` rows; 0 skips it); ``kurtosis_count_null``: {"seeds", "values"} of C3b's count-matched
+    null (IMP on the data, last round)."""
     from impkit import analysis
 
     runs = list(runs)
@@ -254,8 +377,16 @@ def reduce(runs: Sequence, rounds: Sequence[int] | None = None, device=None, rea
     loc += [{**analysis._rows_base(r, 0), **{k: float("nan") for k in MEASURES if k not in ("test_acc", "kurt_class")}}
             for r in runs] if 0 in rounds else []
     acc = [row for row in analysis.accuracy_rows(runs) if row["round"] in rounds]
-    kr = [r for r in runs if r.method == "imp"]
+    kr = [r for r in runs if r.method in ("imp", "oneshot")]
     kurt = analysis.kurtosis_rows(kr, rounds=[rounds[0], rounds[-1]], device=device)
+    imp_data = sorted((r for r in runs if r.method == "imp" and not r.dataset.endswith("-clone")),
+                      key=lambda r: r.seed)
+    has_oneshot = any(r.method == "oneshot" for r in runs)
+    nul = analysis.kurtosis_rows(imp_data, rounds=[rounds[-1]], device=device, count_null=True) if has_oneshot \
+        else []
+    count_null = {"seeds": [row["seed"] for row in nul], "values": [row["kurt_class_count_null"] for row in nul]}
+    c4 = scale.c4_shares(runs, cavity_inputs, device)
+    c4_clone = scale.c4_shares(runs, cavity_inputs, device, on_clone=True)
     src = {"test_acc": acc, "kurt_class": kurt}
     curves: dict[str, dict] = {}
     for name, key in MEASURES.items():
@@ -268,7 +399,8 @@ def reduce(runs: Sequence, rounds: Sequence[int] | None = None, device=None, rea
                 d[name] = full.tolist()
             else:
                 d[name] = c["values"].tolist()
-    out = {"curves": curves, "effects": effects(curves), "accuracy_overlap": accuracy_overlap(curves),
+    out = {"curves": curves, "effects": effects(curves, c4, c4_clone, count_null), "c4": c4, "c4_clone": c4_clone,
+           "kurtosis_count_null": count_null, "accuracy_overlap": accuracy_overlap(curves),
            "seeds": sorted({r.seed for r in runs}), "image_shape": list(analysis.image_shape(runs[0])),
            "sparsity": float(curves["imp"]["sparsity"][-1])}
     out["verdicts"] = {k: v["verdict"] for k, v in out["effects"].items()}
@@ -298,7 +430,7 @@ def measure(t: Task, seeds: Sequence[int] = SEEDS, root: str | Path = "runs", de
             "network": [shapes[0][1], *[o for o, _ in shapes]], "steps": c.train.steps,
             "rounds": c.prune.rounds, "rate": c.prune.rate,
             "n_train": int(runs[0].load_data("train").x.shape[0]), "minutes": training_minutes(runs),
-            "predictions": PREDICTIONS.get(t.slug, {}), **s}
+            "predictions": PREDICTIONS.get(t.slug, {}), "late_predictions": LATE_PREDICTIONS.get(t.slug, {}), **s}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -314,14 +446,21 @@ def read_summary(path: str | Path) -> dict:
     except (OSError, json.JSONDecodeError) as e:
         raise ValueError(f"{path}: not a readable decisive-experiment summary ({e}); regenerate it with "
                          f"`python -m impkit.decisive record {path.stem}`") from None
-    if not isinstance(s, dict) or s.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a decisive-experiment summary of format {FORMAT}; regenerate it with "
-                         f"`python -m impkit.decisive record {path.stem}`")
+    if not isinstance(s, dict) or s.get("format") not in READ_FORMATS:
+        raise ValueError(f"{path}: not a decisive-experiment summary of format {' or '.join(READ_FORMATS)}; "
+                         f"regenerate it with `python -m impkit.decisive record {path.stem}`")
     return scale._nan(s)
 
 
+def judges(s: dict, claim: str) -> bool:
+    """Whether recorded summary ``s`` judges ``claim`` (a key of its effects): C3a/C3b/C4 and their clone forms
+    only from format 2 on (format 1 had no one-shot runs and no cavity scores: "not judged")."""
+    return claim in s.get("effects", {})
+
+
 def load_recorded(directory: str | Path = RECORDED_DIR) -> dict[str, dict]:
-    """Recorded summaries by task slug, in :data:`TASKS` order (missing ones left out)."""
+    """Recorded summaries by task slug, in :data:`TASKS` order (missing ones left out), of either format of
+    :data:`READ_FORMATS` (a format-1 summary has no C3a/C3b/C4 effects: :func:`judges`)."""
     directory = Path(directory)
     return {slug: read_summary(directory / f"{slug}.json") for slug in TASKS
             if (directory / f"{slug}.json").is_file()}

@@ -234,7 +234,7 @@ def summary(runs: Sequence, cavity_inputs: int = CAVITY_INPUTS, device=None, eve
     :data:`PRIMARY` statistic (S, R)}: the primary statistics per seed at every round, so that a later rule
     change needs no retraining (``every_round`` False: at rounds 0, the middle one and the last only, which carry
     every verdict: the book's own rungs, where an analysis of every round would not fit ``make book``); ``robust_curves``: the same for :data:`ROBUST` at rounds 0, the middle one and the
-    last; ``c4``: per seed the on-time share and its shuffle null (:func:`_c4`); ``claims``: claim key ->
+    last; ``c4``: per seed the on-time share and its shuffle null (:func:`c4_shares`); ``claims``: claim key ->
     :class:`impkit.verdicts.Effect` (as a dict) at the last round (:func:`claim_effects`); ``verdicts``: claim key ->
     verdict; ``robustness``: measure -> comparison -> Effect; ``accuracy``: condition slug -> {"dense", "final"}
     summaries over seeds.
@@ -266,7 +266,7 @@ def summary(runs: Sequence, cavity_inputs: int = CAVITY_INPUTS, device=None, eve
                                                          "seeds": sorted({r.seed for r in runs})})
                 d[m] = c["values"].tolist()
     out = {
-        "curves": curves, "robust_curves": robust, "c4": _c4(runs, cavity_inputs, device),
+        "curves": curves, "robust_curves": robust, "c4": c4_shares(runs, cavity_inputs, device),
         "kurtosis_count_null": {"seeds": [row["seed"] for row in sorted(count_null, key=lambda x: x["seed"])],
                                 "values": [row["kurt_class_count_null"]
                                            for row in sorted(count_null, key=lambda x: x["seed"])]},
@@ -283,13 +283,14 @@ def summary(runs: Sequence, cavity_inputs: int = CAVITY_INPUTS, device=None, eve
     return out
 
 
-def _c4(runs: Sequence, n_inputs: int, device) -> dict:
-    """C4 on the IMP runs on the data, as notebook 06 computes it (cavity scores on ``n_inputs`` rows; 0: skipped):
-    per seed the share of fate groups positive the round before removal and its magnitude-binned shuffle null,
-    plus the descriptive Fig 5B trend (means over seeds)."""
+def c4_shares(runs: Sequence, n_inputs: int, device, on_clone: bool = False) -> dict:
+    """C4 on the IMP runs on the data (``on_clone``: on the clone), as notebook 06 computes it (cavity scores on
+    ``n_inputs`` rows; 0: skipped): per seed the share of fate groups positive the round before removal and its
+    magnitude-binned shuffle null, plus the descriptive Fig 5B trend (means over seeds)."""
     from impkit import analysis, verdicts
 
-    imp = sorted((r for r in runs if r.method == "imp" and not r.dataset.endswith("-clone")), key=lambda r: r.seed)
+    imp = sorted((r for r in runs if r.method == "imp" and r.dataset.endswith("-clone") == on_clone),
+                 key=lambda r: r.seed)
     if not imp or n_inputs <= 0:  # no IMP run on the data, or C4 not asked (n_inputs 0)
         return {"seeds": [], "on_time_share": [], "shuffled_share": []}
     res = [analysis.cavity_analysis(r, n_inputs=n_inputs, device=device) for r in imp]

@@ -147,3 +147,38 @@ def test_many_rows_per_class_sample_in_dimension_not_rows(monkeypatch):
     assert shapes and max(s[-1] for s in shapes) <= 16, shapes
     r = clone_moment_check(ds, cl, n_proj=16)
     assert r["ok"]["mean_z"] and r["ok"]["var_z"] and r["ok"]["cov_ratio"] and r["ok"]["mean_ratio"], r["ok"]
+
+
+# fit_per_class (the paper's ~100 images per class) and shrinkage: the clone options of the decisive experiments
+NLGP = {"dim": 2, "L": 12, "n_train": 1200, "n_test": 200, "xi0": 1.0, "xi1": 2.0}
+
+
+def _class_rank(ds, c):
+    xc = ds.features()[ds.y == c].double()
+    return int(torch.linalg.matrix_rank(xc - xc.mean(0), rtol=1e-6))
+
+
+def test_fit_per_class_gives_low_rank_classes_and_shrinkage_full_rank():
+    full = data.load("nlgp-clone", seed=0, **NLGP)
+    few = data.load("nlgp-clone", seed=0, fit_per_class=80, **NLGP)
+    shrunk = data.load("nlgp-clone", seed=0, fit_per_class=80, shrinkage=0.5, **NLGP)
+    assert few.info["clone"]["fit_per_class"] == 80 and len(few) == len(full)
+    assert _class_rank(full, 0) == 144
+    assert _class_rank(few, 0) <= 79 and _class_rank(few, 1) <= 79  # rank <= n_c - 1: its own subspace
+    assert _class_rank(shrunk, 0) == 144  # the pooled covariance of 2 x 80 rows has full rank 144
+    again = data.load("nlgp-clone", seed=0, fit_per_class=80, **NLGP)
+    assert torch.equal(few.x, again.x)
+    test = data.load("nlgp-clone", split="test", seed=0, fit_per_class=80, **NLGP)
+    # train and test clones share one fit: test rows lie in the train rows' class subspace
+    a = few.features()[few.y == 0].double()
+    b = test.features()[test.y == 0].double()
+    mu = a.mean(0)
+    q, _ = torch.linalg.qr((a - mu).T)
+    resid = (b - mu) - ((b - mu) @ q[:, :79]) @ q[:, :79].T
+    assert float(resid.norm() / (b - mu).norm()) < 1e-4
+
+
+@pytest.mark.parametrize("value, needle", [(1, "at least 2"), (100000, "fewer than")])
+def test_fit_per_class_refused_by_name(value, needle):
+    with pytest.raises(ValueError, match=f"data.options.fit_per_class: .*{needle}"):
+        data.load("nlgp-clone", seed=0, fit_per_class=value, **NLGP)
