@@ -52,6 +52,7 @@ import math
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -275,65 +276,208 @@ def set_start_masks(ctx):
     return P.random_masks(ctx.shapes, ctx.prune, ctx.n, ctx.seed)
 
 
+# ------------------------------------------------------------------------------------------------
+# the page's measures: each method against its count-matched null and against IMP, at the last round
+# ------------------------------------------------------------------------------------------------
+# robustness measures of locality (row column, name in impkit.verdicts.ROBUSTNESS_DELTAS); they never vote
+ROBUSTNESS_COLUMNS = (("frac_detected", "detection rate"), ("sigma_x_median", "width (detected units)"),
+                      ("li_mean", "locality index"))
+
+
+def _by_seed(rows, col: str) -> dict[int, float]:
+    return {int(r["seed"]): float(r[col]) if r.get(col) is not None else float("nan") for r in rows}
+
+
+def _paired(a: dict[int, float], b: dict[int, float], delta: float, larger_is_more: bool):
+    """Paired effect over the seeds both sides have: ``a − b`` (``b − a`` when smaller is more)."""
+    from impkit import verdicts
+
+    seeds = sorted(set(a) & set(b))
+    x, y = [a[s] for s in seeds], [b[s] for s in seeds]
+    return verdicts.judge_paired(x, y, delta) if larger_is_more else verdicts.judge_paired(y, x, delta)
+
+
+def last_round_effects(rows: Sequence[dict]) -> list[dict]:
+    """Per condition (method × data/clone) of ``rows`` (:func:`impkit.analysis.sparsifier_rows`), at its last
+    round: the per-seed means and the effects the page judges, with :mod:`impkit.verdicts`' rules.
+
+    Each entry: ``condition`` (:class:`~impkit.conditions.Condition`), ``round``, ``seeds``, ``sparsity`` (first
+    layer); ``width`` / ``null_width`` (mean over seeds of the paper's RF width, median over units, px, of the
+    masks / of their count-matched null); ``locality``: the primary effect null − method of that width, paired by
+    seed, margin :data:`impkit.verdicts.WIDTH_DELTA` (positive = more local than the null); ``robustness``:
+    {name: effect method vs null, oriented so that positive = more local, margins of
+    :data:`impkit.verdicts.ROBUSTNESS_DELTAS`} for the detection rate, the width over detected units and the
+    locality index, with the means ``detected``/``null_detected``, ``width_detected``/``null_width_detected``,
+    ``li``/``null_li``; ``accuracy`` (mean test accuracy, fraction) and ``accuracy_vs_imp`` (method − IMP on the
+    same input, paired by seed, margin :data:`impkit.verdicts.ACCURACY_DELTA`; None for IMP); on the data only,
+    ``clone_minus_data`` (the width on the clone minus on the data, Welch, margin WIDTH_DELTA: positive = more
+    local on the data; None without clone rows). Conditions in :func:`impkit.conditions.sort_conditions` order."""
+    from collections import defaultdict
+
+    from impkit import verdicts
+    from impkit.conditions import Condition, sort_conditions
+
+    by: dict = defaultdict(list)
+    for r in rows:
+        by[Condition.of_row(r)].append(r)
+    last = {c: [r for r in rs if r["round"] == max(x["round"] for x in rs)] for c, rs in by.items()}
+    out = []
+    for cond in sort_conditions(last):
+        rs = last[cond]
+        mean = lambda col: float(np.nanmean([r[col] if r.get(col) is not None else np.nan for r in rs])) \
+            if any(r.get(col) is not None and np.isfinite(r[col]) for r in rs) else float("nan")  # noqa: E731
+        e = {"condition": cond, "round": int(rs[0]["round"]), "seeds": sorted(int(r["seed"]) for r in rs),
+             "sparsity": mean("sparsity"), "width": mean("sigma_paper_median"),
+             "null_width": mean("null_sigma_paper_median"),
+             "locality": _paired(_by_seed(rs, "null_sigma_paper_median"), _by_seed(rs, "sigma_paper_median"),
+                                 verdicts.WIDTH_DELTA, True),
+             "detected": mean("frac_detected"), "null_detected": mean("null_frac_detected"),
+             "width_detected": mean("sigma_x_median"), "null_width_detected": mean("null_sigma_x_median"),
+             "li": mean("li_mean"), "null_li": mean("null_li_mean"), "accuracy": mean("test_acc")}
+        e["robustness"] = {name: _paired(_by_seed(rs, col), _by_seed(rs, "null_" + col),
+                                         verdicts.ROBUSTNESS_DELTAS[name][1], verdicts.ROBUSTNESS_DELTAS[name][0])
+                           for col, name in ROBUSTNESS_COLUMNS}
+        imp = last.get(Condition("imp", cond.clone))
+        e["accuracy_vs_imp"] = (None if cond.method == "imp" or imp is None else
+                                _paired(_by_seed(rs, "test_acc"), _by_seed(imp, "test_acc"),
+                                        verdicts.ACCURACY_DELTA, True))
+        twin = last.get(Condition(cond.method, True))
+        e["clone_minus_data"] = (None if cond.clone or twin is None else verdicts.judge_unpaired(
+            [r["sigma_paper_median"] for r in twin], [r["sigma_paper_median"] for r in rs], verdicts.WIDTH_DELTA))
+        out.append(e)
+    return out
+
+
+def synflow_construction(runs) -> tuple[int, int]:
+    """The page's SynFlow prediction checked on runs: (units whose first-layer mask keeps exactly their largest
+    |W1(0)| entries, units checked), over every ``synflow`` run and round >= 1, counting the units that keep at
+    least one weight and lost at least one. θ(0) is rebuilt from each run's seed (:func:`impkit.rounds.init_params`)."""
+    from impkit.rounds import init_params
+
+    ok = tot = 0
+    for r in runs:
+        if r.method != "synflow":
+            continue
+        shapes = [m.shape for m in r.mask(0)]
+        a = init_params(r.config, shapes)[0][0].abs().numpy()
+        for n in r.rounds_done[1:]:
+            m = np.asarray(r.mask(n)[0], dtype=bool)
+            for i in range(m.shape[0]):
+                if 0 < m[i].sum() < m.shape[1]:
+                    tot += 1
+                    ok += bool(a[i][m[i]].min() >= a[i][~m[i]].max())
+    return ok, tot
+
+
 __all__ = ["SNIP_INPUTS", "OBD_INPUTS", "OBD_EXACT_CLASSES", "SYNFLOW_STEPS", "SET_ZETA", "SET_PERIOD", "SET_STOP", "SET_DYNAMICS",
            "top_masks", "forward", "snip_scores", "synflow_scores", "hessian_diagonal", "fisher_diagonal", "obd_scores", "snip_masks",
-           "synflow_masks", "obd_masks", "set_start_masks"]
+           "synflow_masks", "obd_masks", "set_start_masks", "ROBUSTNESS_COLUMNS", "last_round_effects",
+           "synflow_construction"]
 
 
 # ------------------------------------------------------------------------------------------------
-# recorded summaries (the book's Fashion-MNIST section): python -m impkit.sparsifiers record ...
+# recorded summaries (the page's default-preset results): python -m impkit.sparsifiers record ...
 # ------------------------------------------------------------------------------------------------
 RECORDED_DIR = str(Path(__file__).resolve().parent.parent / "book" / "recorded" / "sparsifiers")
 PAGE_METHODS = ("imp", "random", "snip", "snip-iterative", "synflow", "obd", "obd-iterative", "set")
+FORMAT = "impkit.sparsifiers/1"
+REGENERATE = "python -m impkit.sparsifiers record --preset default --seeds 0,1,2 --dataset"
 
 
-def record(preset: str, dataset: str, seeds: Sequence[int], out: str, root: str = "runs", device: str = "auto",
-           methods: Sequence[str] = PAGE_METHODS, clone: bool = True, min_weights: int = 8,
-           command: Sequence[str] = ()) -> str:
-    """Train (or reuse) the runs of ``methods`` × ``seeds`` on ``dataset`` (and its clone) at ``preset`` and write
-    ``out`` = {"rows": :func:`impkit.analysis.sparsifier_rows`, "settings", "provenance"}; returns the path."""
-    import json
+def recorded_path(dataset: str, directory: str | Path | None = None) -> Path:
+    """``<directory>/<dataset>.json`` (default :data:`RECORDED_DIR`): where the recording of ``dataset`` lives."""
+    return Path(directory or RECORDED_DIR) / f"{dataset}.json"
+
+
+def load_recorded(dataset: str, directory: str | Path | None = None) -> dict | None:
+    """The recorded summary of ``dataset`` (:func:`record`; JSON nulls read back as NaN), or None when no file
+    exists; ValueError naming the file and the command that regenerates it when the file is not such a summary.
+
+    Keys: ``format``; ``settings`` (preset, dataset, seeds, methods, clone, min_weights, the method constants, the
+    data config); ``rows`` (:func:`impkit.analysis.sparsifier_rows`: one per run × round, data and clone, with the
+    per-seed paper RF width, the robustness measures, the count-matched null's at the last round and the test
+    accuracy); ``provenance`` (:func:`impkit.scale.provenance`)."""
+    from impkit.scale import read_summary
+
+    path = recorded_path(dataset, directory)
+    if not path.exists():
+        return None
+    s = read_summary(path, FORMAT, regenerate=REGENERATE)
+    if not s.get("rows"):
+        raise ValueError(f"{path}: a recorded summary without rows; regenerate it with `{REGENERATE} {path.stem}`")
+    return s
+
+
+def record(preset: str, dataset: str | None, seeds: Sequence[int], out: str | None = None, root: str = "runs",
+           device: str = "auto", methods: Sequence[str] = PAGE_METHODS, clone: bool = True, min_weights: int = 8,
+           command: Sequence[str] = (), overrides: dict | None = None) -> str:
+    """Train (or reuse, under ``root``) the runs of ``methods`` × ``seeds`` on ``dataset`` (None: the preset's) and
+    its Gaussian clone at ``preset``, and write ``out`` (default :func:`recorded_path`) = {"format", "settings",
+    "rows": :func:`impkit.analysis.sparsifier_rows`, "provenance"} (NaN as null); returns the path."""
     import time
-    from pathlib import Path
 
-    from impkit import analysis, store
+    from impkit import analysis
+    from impkit.methods import names
+    from impkit.presets import preset_dataset
     from impkit.runs import ensure_runs
-    from impkit.scale import code_commit, provenance
+    from impkit.scale import code_commit, provenance, write_summary
 
+    dataset = dataset or preset_dataset(preset)
+    unknown = [m for m in methods if m not in names()]
+    if unknown:
+        raise ValueError(f"--methods: unknown method(s) {', '.join(unknown)}; known: {', '.join(names())}")
+    out = out or str(recorded_path(dataset))
     commit = code_commit()
     t0 = time.perf_counter()
     runs = ensure_runs(preset, dataset, methods=tuple(methods), seeds=tuple(seeds), root=root, device=device,
-                       clone=clone, progress=False)
+                       clone=clone, overrides=dict(overrides or {}), progress=False)
     rows = analysis.sparsifier_rows(runs, min_weights=min_weights)
     dev = str(runs[0].metrics(0).get("device", device))
-    doc = {"settings": {"preset": preset, "dataset": dataset, "seeds": list(seeds), "methods": list(methods),
-                        "clone": clone, "min_weights": min_weights, "config": runs[0].config.to_dict()},
-           "rows": rows, "provenance": provenance(list(command), time.perf_counter() - t0, dev, commit)}
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    store.save_json(Path(out), json.loads(json.dumps(doc, default=float)))
-    return str(out)
+    dyn = SET_DYNAMICS
+    doc = {"format": FORMAT,
+           "settings": {"preset": preset, "dataset": dataset, "seeds": list(seeds), "methods": list(methods),
+                        "clone": clone, "min_weights": min_weights, "null_rounds": "last",
+                        "overrides": {k: str(v) for k, v in (overrides or {}).items()},
+                        "snip_inputs": SNIP_INPUTS, "obd_inputs": OBD_INPUTS, "synflow_steps": SYNFLOW_STEPS,
+                        "set": {"start": dyn.start, "period": dyn.period, "zeta": dyn.zeta,
+                                "stop_fraction": dyn.stop_fraction, "regrow": dyn.regrow},
+                        "config": runs[0].config.to_dict()},
+           "rows": rows,
+           "checks": {"synflow_largest_init": list(synflow_construction(runs))},
+           "provenance": provenance(list(command), time.perf_counter() - t0, dev, commit)}
+    return str(write_summary(doc, out))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m impkit.sparsifiers record --preset default --dataset fashion-mnist --seeds 0,1,2``."""
+    """``python -m impkit.sparsifiers record --preset default --seeds 0,1,2 [--dataset fashion-mnist]``."""
     import argparse
     import sys
+
+    from impkit.cli import error_line
 
     argv = list(sys.argv[1:] if argv is None else argv)
     ap = argparse.ArgumentParser(prog="python -m impkit.sparsifiers", description="record the sparsifiers page's "
                                  "summary of a dataset (book/recorded/sparsifiers/<dataset>.json)")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("record")
+    r = sub.add_parser("record", help="train (or reuse) the page's runs at a preset and write their summary")
     r.add_argument("--preset", default="default")
-    r.add_argument("--dataset", required=True)
+    r.add_argument("--dataset", default=None, help="default: the preset's dataset (its clone is added)")
     r.add_argument("--seeds", default="0,1,2")
+    r.add_argument("--methods", default=",".join(PAGE_METHODS))
     r.add_argument("--root", default="runs")
     r.add_argument("--device", default="auto")
     r.add_argument("--out", default=None, help=f"default {RECORDED_DIR}/<dataset>.json")
     a = ap.parse_args(argv)
-    out = a.out or f"{RECORDED_DIR}/{a.dataset}.json"
-    print(record(a.preset, a.dataset, [int(s) for s in a.seeds.split(",")], out, a.root, a.device,
-                 command=["python -m impkit.sparsifiers", *argv]))
+    try:
+        seeds = [int(s) for s in a.seeds.split(",")]
+    except ValueError:
+        ap.error(f"--seeds: comma-separated integers expected, got {a.seeds!r}")
+    try:
+        print(record(a.preset, a.dataset, seeds, a.out, a.root, a.device, methods=a.methods.split(","),
+                     command=["python -m impkit.sparsifiers", *argv]))
+    except ValueError as e:  # ConfigError, unknown methods, data errors: one line
+        print(error_line(e), file=sys.stderr)
+        return 2
     return 0
 
 
