@@ -394,7 +394,7 @@ def load_recorded(dataset: str, directory: str | Path | None = None) -> dict | N
     exists; ValueError naming the file and the command that regenerates it when the file is not such a summary.
 
     Keys: ``format``; ``settings`` (preset, dataset, seeds, methods, clone, min_weights, the method constants, the
-    data config); ``rows`` (:func:`impkit.analysis.sparsifier_rows`: one per run × round, data and clone, with the
+    first run's config, image_shape (C, H, W), num_classes); ``rows`` (:func:`impkit.analysis.sparsifier_rows`: one per run × round, data and clone, with the
     per-seed paper RF width, the robustness measures, the count-matched null's at the last round and the test
     accuracy); ``provenance`` (:func:`impkit.scale.provenance`)."""
     from impkit.scale import read_summary
@@ -441,7 +441,9 @@ def record(preset: str, dataset: str | None, seeds: Sequence[int], out: str | No
                         "snip_inputs": SNIP_INPUTS, "obd_inputs": OBD_INPUTS, "synflow_steps": SYNFLOW_STEPS,
                         "set": {"start": dyn.start, "period": dyn.period, "zeta": dyn.zeta,
                                 "stop_fraction": dyn.stop_fraction, "regrow": dyn.regrow},
-                        "config": runs[0].config.to_dict()},
+                        "config": runs[0].config.to_dict(),
+                        "image_shape": [int(v) for v in analysis.image_shape(runs[0])],
+                        "num_classes": int(runs[0].mask(0)[-1].shape[0])},
            "rows": rows,
            "checks": {"synflow_largest_init": list(synflow_construction(runs))},
            "provenance": provenance(list(command), time.perf_counter() - t0, dev, commit)}
