@@ -408,6 +408,20 @@ def load_recorded(dataset: str, directory: str | Path | None = None) -> dict | N
     return s
 
 
+def describe_recorded(s: dict) -> str:
+    """The sentence of :meth:`impkit.presets.PresetDescription.sentence` for a recorded summary ``s`` (its
+    settings: preset, seeds, network, input, schedule), so that the page states what was trained without data."""
+    from impkit.presets import PresetDescription
+
+    st, cfg = s["settings"], s["settings"]["config"]
+    c, h, w = (int(v) for v in st["image_shape"])
+    return PresetDescription(preset=st["preset"], dataset=st["dataset"], seeds=tuple(int(x) for x in st["seeds"]),
+                             input_shape=(c, h, w), num_classes=int(st["num_classes"]),
+                             hidden=tuple(int(x) for x in cfg["model"]["hidden"]), steps=int(cfg["train"]["steps"]),
+                             t_rewind=int(cfg["train"]["t_rewind"]), rounds=int(cfg["prune"]["rounds"]),
+                             rate=float(cfg["prune"]["rate"])).sentence
+
+
 def record(preset: str, dataset: str | None, seeds: Sequence[int], out: str | None = None, root: str = "runs",
            device: str = "auto", methods: Sequence[str] = PAGE_METHODS, clone: bool = True, min_weights: int = 8,
            command: Sequence[str] = (), overrides: dict | None = None) -> str:
