@@ -42,6 +42,12 @@ runs are batched. Models with input batch-norm are refused (the scored network w
     each layer drops the fraction ζ = :data:`SET_ZETA` of its kept weights with the smallest |W| and regrows as
     many at random positions (new weights start at 0); no update in the last quarter of the round
     (:mod:`impkit.dynamic`). ``mask.npz`` holds the mask at the end of the round.
+``rigl`` (Evci et al. 2020)
+    As SET (same start, period and last update), but the d weights regrown per layer are the inactive entries with
+    the largest |∂L/∂W| of the current network on one training minibatch (new weights start at 0), and ζ decays
+    with a cosine over the updates of a round, ζ_t = ζ/2 (1 + cos(π (t − t_rewind) / (0.75 (T − t_rewind))))
+    (:data:`RIGL_DYNAMICS`, :func:`impkit.dynamic.dense_gradients`). The start mask is SET's (uniformly random at
+    round n's counts), not RigL's Erdős–Rényi-kernel allocation: counts per layer are IMP's here.
 
 The locality of each method is judged against its own random null with the same number of weights per unit
 (:func:`impkit.analysis.count_matched_null`): SNIP and SynFlow leave very uneven counts per unit.
@@ -66,6 +72,10 @@ OBD_EXACT_CLASSES = 32  # above this many classes OBD uses the sampled true Fish
 SYNFLOW_STEPS = 10  # SynFlow score-and-prune steps per round
 SET_ZETA, SET_PERIOD, SET_STOP = 0.3, 100, 0.75  # SET: fraction dropped/regrown, steps between updates, last update
 SET_DYNAMICS = Dynamics(start="init", period=SET_PERIOD, zeta=SET_ZETA, stop_fraction=SET_STOP, regrow="random")
+# RigL (Evci et al. 2020): SET's schedule (their ΔT = 100, α = 0.3, T_end = 75 % of training) with gradient
+# regrowth and ζ cosine-decayed over the updates
+RIGL_DYNAMICS = Dynamics(start="init", period=SET_PERIOD, zeta=SET_ZETA, stop_fraction=SET_STOP, regrow="gradient",
+                         decay="cosine")
 _CHUNK_ELEMS = 1 << 24  # float64 elements of a Jacobian chunk in hessian_diagonal
 
 
@@ -369,7 +379,7 @@ def synflow_construction(runs) -> tuple[int, int]:
     return ok, tot
 
 
-__all__ = ["SNIP_INPUTS", "OBD_INPUTS", "OBD_EXACT_CLASSES", "SYNFLOW_STEPS", "SET_ZETA", "SET_PERIOD", "SET_STOP", "SET_DYNAMICS",
+__all__ = ["SNIP_INPUTS", "OBD_INPUTS", "OBD_EXACT_CLASSES", "SYNFLOW_STEPS", "SET_ZETA", "SET_PERIOD", "SET_STOP", "SET_DYNAMICS", "RIGL_DYNAMICS",
            "top_masks", "forward", "snip_scores", "synflow_scores", "hessian_diagonal", "fisher_diagonal", "obd_scores", "snip_masks",
            "synflow_masks", "obd_masks", "set_start_masks", "ROBUSTNESS_COLUMNS", "last_round_effects",
            "synflow_construction"]
