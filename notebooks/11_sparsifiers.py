@@ -61,6 +61,12 @@
 #   in the last {glue:text}`sp_set_quiet` % of the round. *Prediction:* drop-by-magnitude during training is a
 #   weak, within-run form of IMP; with {glue:text}`sp_set_updates` updates per round the mask can move only part of
 #   the way, so SET should be **more local than its null on the data, less than IMP, and not on the clone**.
+# * **RigL** {cite}`evci2020rigl` is SET with another regrowth: the weights regrown are the inactive ones with the
+#   largest $|\partial L/\partial W|$ of the current network on one training minibatch, and $\zeta$ decays with a
+#   cosine over the round's updates (`impkit.dynamic`). *Prediction* — written after the other methods' results
+#   were recorded, before RigL's: the regrowth score of a first-layer weight is SNIP's correlation
+#   $\langle\delta_i x_j\rangle$ of unit $i$'s error signal with pixel $j$, at the current weights, so RigL should be
+#   **more local than its null, on the data and on the clone alike, and more local than SET**.
 #
 # **Where the results come from.** The results below are **recorded** at the book's `default` preset — the
 # default task (the heavy-tailed NLGP) and Fashion-MNIST, each with its Gaussian clone, three seeds — by
@@ -118,7 +124,7 @@ R, NR = verdicts.REPRODUCED, verdicts.NOT_REPRODUCED
 # The predictions of the bullets above (committed with them, before any result), as verdicts: (against the
 # count-matched null on the data, on the clone, clone − data width); None where a bullet predicts nothing.
 PREDICTED = {"snip": (R, R, NR), "snip-iterative": (R, R, NR), "synflow": (NR, NR, NR), "obd": (R, None, None),
-             "obd-iterative": (R, None, R), "set": (R, NR, R)}
+             "obd-iterative": (R, None, R), "set": (R, NR, R), "rigl": (R, R, NR)}
 NEW = [m for m in SP.PAGE_METHODS if m not in ("imp", "random")]
 
 # the method constants quoted above; SET's number of updates per round at the default preset (the recordings')
