@@ -389,7 +389,7 @@ __all__ = ["SNIP_INPUTS", "OBD_INPUTS", "OBD_EXACT_CLASSES", "SYNFLOW_STEPS", "S
 # recorded summaries (the page's default-preset results): python -m impkit.sparsifiers record ...
 # ------------------------------------------------------------------------------------------------
 RECORDED_DIR = str(Path(__file__).resolve().parent.parent / "book" / "recorded" / "sparsifiers")
-PAGE_METHODS = ("imp", "random", "snip", "snip-iterative", "synflow", "obd", "obd-iterative", "set")
+PAGE_METHODS = ("imp", "random", "snip", "snip-iterative", "synflow", "obd", "obd-iterative", "set", "rigl")
 FORMAT = "impkit.sparsifiers/1"
 REGENERATE = "python -m impkit.sparsifiers record --preset default --seeds 0,1,2 --dataset"
 
@@ -404,7 +404,8 @@ def load_recorded(dataset: str, directory: str | Path | None = None) -> dict | N
     exists; ValueError naming the file and the command that regenerates it when the file is not such a summary.
 
     Keys: ``format``; ``settings`` (preset, dataset, seeds, methods, clone, min_weights, the method constants, the
-    first run's config, image_shape (C, H, W), num_classes); ``rows`` (:func:`impkit.analysis.sparsifier_rows`: one per run × round, data and clone, with the
+    first run's config, image_shape (C, H, W), num_classes, runs_total and runs_reused: runs already complete
+    before the recording started, whose training the provenance's wall time does not include); ``rows`` (:func:`impkit.analysis.sparsifier_rows`: one per run × round, data and clone, with the
     per-seed paper RF width, the robustness measures, the count-matched null's at the last round and the test
     accuracy); ``provenance`` (:func:`impkit.scale.provenance`)."""
     from impkit.scale import read_summary
@@ -432,6 +433,24 @@ def describe_recorded(s: dict) -> str:
                              rate=float(cfg["prune"]["rate"])).sentence
 
 
+def _complete_runs(preset, dataset, methods, seeds, root, clone, overrides) -> int:
+    """How many of the runs a recording needs are already complete under ``root`` (trained by an earlier call):
+    the wall time of the provenance covers only the rest."""
+    from impkit.presets import make_config
+    from impkit.runformat import RunFiles
+    from impkit.runs import run_name
+
+    names = [dataset, f"{dataset}-clone"] if clone else [dataset]
+    done = 0
+    for ds in names:
+        for m in methods:
+            for s in seeds:
+                c = make_config(preset, ds, m, int(s), overrides=dict(overrides or {}))
+                files = RunFiles(Path(root) / run_name(c))
+                done += all(files.round(n).complete() for n in range(c.prune.rounds + 1))
+    return done
+
+
 def record(preset: str, dataset: str | None, seeds: Sequence[int], out: str | None = None, root: str = "runs",
            device: str = "auto", methods: Sequence[str] = PAGE_METHODS, clone: bool = True, min_weights: int = 8,
            command: Sequence[str] = (), overrides: dict | None = None) -> str:
@@ -452,19 +471,21 @@ def record(preset: str, dataset: str | None, seeds: Sequence[int], out: str | No
         raise ValueError(f"--methods: unknown method(s) {', '.join(unknown)}; known: {', '.join(names())}")
     out = out or str(recorded_path(dataset))
     commit = code_commit()
+    reused = _complete_runs(preset, dataset, methods, seeds, root, clone, overrides)
     t0 = time.perf_counter()
     runs = ensure_runs(preset, dataset, methods=tuple(methods), seeds=tuple(seeds), root=root, device=device,
                        clone=clone, overrides=dict(overrides or {}), progress=False)
     rows = analysis.sparsifier_rows(runs, min_weights=min_weights)
     dev = str(runs[0].metrics(0).get("device", device))
-    dyn = SET_DYNAMICS
     doc = {"format": FORMAT,
            "settings": {"preset": preset, "dataset": dataset, "seeds": list(seeds), "methods": list(methods),
                         "clone": clone, "min_weights": min_weights, "null_rounds": "last",
                         "overrides": {k: str(v) for k, v in (overrides or {}).items()},
+                        "runs_total": len(runs), "runs_reused": reused,
                         "snip_inputs": SNIP_INPUTS, "obd_inputs": OBD_INPUTS, "synflow_steps": SYNFLOW_STEPS,
-                        "set": {"start": dyn.start, "period": dyn.period, "zeta": dyn.zeta,
-                                "stop_fraction": dyn.stop_fraction, "regrow": dyn.regrow},
+                        **{name: {"start": d.start, "period": d.period, "zeta": d.zeta, "stop_fraction": d.stop_fraction,
+                                  "regrow": d.regrow, "decay": d.decay}
+                           for name, d in (("set", SET_DYNAMICS), ("rigl", RIGL_DYNAMICS))},
                         "config": runs[0].config.to_dict(),
                         "image_shape": [int(v) for v in analysis.image_shape(runs[0])],
                         "num_classes": int(runs[0].mask(0)[-1].shape[0])},
