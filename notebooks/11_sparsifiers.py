@@ -18,14 +18,14 @@
 # **The question.** Redman et al. explain why *iterative magnitude pruning* finds local receptive fields in a fully
 # connected network: it keeps the weights that training made large, and training on non-Gaussian inputs makes the
 # weights of local patches large. Is that specific to IMP, or do other ways of making a network sparse find local
-# first-layer masks too? We run five other sparsifiers under IMP's conditions — **exactly IMP's number of weights in
+# first-layer masks too? We run six other sparsifiers under IMP's conditions — **exactly IMP's number of weights in
 # every layer after every round** (the count rule of `impkit.prune`), the same network, data, minibatches and seeds
 # — and measure their first-layer masks with the paper's RF width, each against **its own random null**: masks
 # with the same number of weights in every unit at random positions (SNIP and SynFlow leave very uneven counts per
 # unit, and locality depends on that count).
 #
 # **The methods** (`impkit.sparsifiers`; every choice is in its docstring). The predictions below were written
-# and committed before any result of this page was computed.
+# and committed before any result of this page was computed (RigL's, added later, before any of its results).
 #
 # * **SNIP** {cite}`lee2019snip` keeps the weights with the largest $|\partial L/\partial\theta \odot \theta|$ at
 #   the initialisation $\theta(0)$, on one minibatch of {glue:text}`sp_snip_inputs` training inputs, in one shot to
@@ -71,11 +71,12 @@
 # **Where the results come from.** The results below are **recorded** at the book's `default` preset — the
 # default task (the heavy-tailed NLGP) and Fashion-MNIST, each with its Gaussian clone, three seeds — by
 # `python -m impkit.sparsifiers record --preset default --seeds 0,1,2 --dataset DATASET`, which writes
-# `book/recorded/sparsifiers/DATASET.json` with its provenance (command, commit, device, date, wall time). Eight
-# methods on two inputs at that size take more than an hour on two CPU cores, far beyond `make book`'s budget, so
-# the page reads those files and trains nothing for them; it states when a recording is absent. `make book` also
-# trains all eight methods at {glue:text}`sp_train_preset` as a quick check that the code still runs and behaves
-# (last section); those small runs are not the page's evidence.
+# `book/recorded/sparsifiers/DATASET.json` with its provenance (command, commit, device, date, wall time, and
+# how many runs an earlier recording had already trained). Nine methods on two inputs at that size take about a
+# quarter of an hour per dataset on one CPU core, more than `make book`'s 15-minute budget has left, so the page
+# reads those files and trains nothing for them; it states when a recording is absent. `make book` also trains
+# the methods other than RigL at {glue:text}`sp_train_preset` as a quick check that the code still runs and
+# behaves (last section); those small runs are not the page's evidence.
 #
 # **The verdict** of each method is the paired effect, over seeds, of the paper's RF width (median over the
 # first-layer units, in pixels) of its null minus its own at the last round: *reproduced* means the method is more
@@ -140,8 +141,8 @@ glue("sp_set_updates", len(dyn.update_steps(cfg_d.train.t_rewind, cfg_d.train.st
 glue("sp_delta", verdicts.WIDTH_DELTA, display=False)
 glue("sp_acc_delta", 100 * verdicts.ACCURACY_DELTA, display=False)
 
-# The live check: eight methods on the data and its clone, three seeds, at the default preset's sizes take more
-# than an hour on two CPU cores, beyond `make book`'s budget: the book trains them at the ci preset's network and
+# The live check: the methods on the data and its clone, three seeds, at the default preset's sizes take about a
+# quarter of an hour per dataset on one CPU core, beyond `make book`'s budget: the book trains them at the ci preset's network and
 # schedule, with the book preset's seeds. Pass train_preset=None (papermill -p train_preset None) to run them at
 # `preset` itself.
 train_preset = train_preset or preset
@@ -360,6 +361,7 @@ report(*paras)
 # | OBD | {glue:text}`sp_d_obd_width:.2f` | {glue:text}`sp_d_obd_null:.2f` | {glue:text}`sp_d_obd_verdict` | {glue:text}`sp_d_obd_frac_detected:.0f` / {glue:text}`sp_d_obd_null_frac_detected:.0f` | {glue:text}`sp_d_obd_clone_width:.2f` | {glue:text}`sp_d_obd_clone_null:.2f` | {glue:text}`sp_d_obd_clone_verdict` | {glue:text}`sp_d_obd_acc:.1f` | {glue:text}`sp_d_obd_acc_verdict` |
 # | iterative OBD | {glue:text}`sp_d_obd_iterative_width:.2f` | {glue:text}`sp_d_obd_iterative_null:.2f` | {glue:text}`sp_d_obd_iterative_verdict` | {glue:text}`sp_d_obd_iterative_frac_detected:.0f` / {glue:text}`sp_d_obd_iterative_null_frac_detected:.0f` | {glue:text}`sp_d_obd_iterative_clone_width:.2f` | {glue:text}`sp_d_obd_iterative_clone_null:.2f` | {glue:text}`sp_d_obd_iterative_clone_verdict` | {glue:text}`sp_d_obd_iterative_acc:.1f` | {glue:text}`sp_d_obd_iterative_acc_verdict` |
 # | SET | {glue:text}`sp_d_set_width:.2f` | {glue:text}`sp_d_set_null:.2f` | {glue:text}`sp_d_set_verdict` | {glue:text}`sp_d_set_frac_detected:.0f` / {glue:text}`sp_d_set_null_frac_detected:.0f` | {glue:text}`sp_d_set_clone_width:.2f` | {glue:text}`sp_d_set_clone_null:.2f` | {glue:text}`sp_d_set_clone_verdict` | {glue:text}`sp_d_set_acc:.1f` | {glue:text}`sp_d_set_acc_verdict` |
+# | RigL | {glue:text}`sp_d_rigl_width:.2f` | {glue:text}`sp_d_rigl_null:.2f` | {glue:text}`sp_d_rigl_verdict` | {glue:text}`sp_d_rigl_frac_detected:.0f` / {glue:text}`sp_d_rigl_null_frac_detected:.0f` | {glue:text}`sp_d_rigl_clone_width:.2f` | {glue:text}`sp_d_rigl_clone_null:.2f` | {glue:text}`sp_d_rigl_clone_verdict` | {glue:text}`sp_d_rigl_acc:.1f` | {glue:text}`sp_d_rigl_acc_verdict` |
 # | random | {glue:text}`sp_d_random_width:.2f` | {glue:text}`sp_d_random_null:.2f` | {glue:text}`sp_d_random_verdict` | {glue:text}`sp_d_random_frac_detected:.0f` / {glue:text}`sp_d_random_null_frac_detected:.0f` | {glue:text}`sp_d_random_clone_width:.2f` | {glue:text}`sp_d_random_clone_null:.2f` | {glue:text}`sp_d_random_clone_verdict` | {glue:text}`sp_d_random_acc:.1f` | {glue:text}`sp_d_random_acc_verdict` |
 #
 # Methods more local than their null on the data: **{glue:text}`sp_d_local`**; on the clone:
@@ -371,7 +373,7 @@ report(*paras)
 # (positive = more local on the data): SNIP {glue:text}`sp_d_snip_cd_verdict`, iterative SNIP
 # {glue:text}`sp_d_snip_iterative_cd_verdict`, SynFlow {glue:text}`sp_d_synflow_cd_verdict`, OBD
 # {glue:text}`sp_d_obd_cd_verdict`, iterative OBD {glue:text}`sp_d_obd_iterative_cd_verdict`, SET
-# {glue:text}`sp_d_set_cd_verdict`, IMP {glue:text}`sp_d_imp_cd_verdict`.
+# {glue:text}`sp_d_set_cd_verdict`, RigL {glue:text}`sp_d_rigl_cd_verdict`, IMP {glue:text}`sp_d_imp_cd_verdict`.
 #
 # **The robustness measures** (they do not vote): the share of units with a detected local peak exceeds the
 # null's by more than 5 points for **{glue:text}`sp_d_det_local`** on the data and
@@ -401,6 +403,7 @@ report(*paras)
 # | OBD | {glue:text}`sp_fm_obd_width:.2f` | {glue:text}`sp_fm_obd_null:.2f` | {glue:text}`sp_fm_obd_verdict` | {glue:text}`sp_fm_obd_frac_detected:.0f` / {glue:text}`sp_fm_obd_null_frac_detected:.0f` | {glue:text}`sp_fm_obd_clone_width:.2f` | {glue:text}`sp_fm_obd_clone_null:.2f` | {glue:text}`sp_fm_obd_clone_verdict` | {glue:text}`sp_fm_obd_acc:.1f` | {glue:text}`sp_fm_obd_acc_verdict` |
 # | iterative OBD | {glue:text}`sp_fm_obd_iterative_width:.2f` | {glue:text}`sp_fm_obd_iterative_null:.2f` | {glue:text}`sp_fm_obd_iterative_verdict` | {glue:text}`sp_fm_obd_iterative_frac_detected:.0f` / {glue:text}`sp_fm_obd_iterative_null_frac_detected:.0f` | {glue:text}`sp_fm_obd_iterative_clone_width:.2f` | {glue:text}`sp_fm_obd_iterative_clone_null:.2f` | {glue:text}`sp_fm_obd_iterative_clone_verdict` | {glue:text}`sp_fm_obd_iterative_acc:.1f` | {glue:text}`sp_fm_obd_iterative_acc_verdict` |
 # | SET | {glue:text}`sp_fm_set_width:.2f` | {glue:text}`sp_fm_set_null:.2f` | {glue:text}`sp_fm_set_verdict` | {glue:text}`sp_fm_set_frac_detected:.0f` / {glue:text}`sp_fm_set_null_frac_detected:.0f` | {glue:text}`sp_fm_set_clone_width:.2f` | {glue:text}`sp_fm_set_clone_null:.2f` | {glue:text}`sp_fm_set_clone_verdict` | {glue:text}`sp_fm_set_acc:.1f` | {glue:text}`sp_fm_set_acc_verdict` |
+# | RigL | {glue:text}`sp_fm_rigl_width:.2f` | {glue:text}`sp_fm_rigl_null:.2f` | {glue:text}`sp_fm_rigl_verdict` | {glue:text}`sp_fm_rigl_frac_detected:.0f` / {glue:text}`sp_fm_rigl_null_frac_detected:.0f` | {glue:text}`sp_fm_rigl_clone_width:.2f` | {glue:text}`sp_fm_rigl_clone_null:.2f` | {glue:text}`sp_fm_rigl_clone_verdict` | {glue:text}`sp_fm_rigl_acc:.1f` | {glue:text}`sp_fm_rigl_acc_verdict` |
 # | random | {glue:text}`sp_fm_random_width:.2f` | {glue:text}`sp_fm_random_null:.2f` | {glue:text}`sp_fm_random_verdict` | {glue:text}`sp_fm_random_frac_detected:.0f` / {glue:text}`sp_fm_random_null_frac_detected:.0f` | {glue:text}`sp_fm_random_clone_width:.2f` | {glue:text}`sp_fm_random_clone_null:.2f` | {glue:text}`sp_fm_random_clone_verdict` | {glue:text}`sp_fm_random_acc:.1f` | {glue:text}`sp_fm_random_acc_verdict` |
 #
 # *A caveat particular to Fashion-MNIST:* its images have a border of pixels that are zero, or nearly, in almost
@@ -423,7 +426,7 @@ report(*paras)
 
 # %% [markdown]
 # ## The live check (trained in every build at small sizes)
-# `make book` trains the eight methods at {glue:text}`sp_train_preset`, so that the page notices when the code
+# `make book` trains the methods but RigL at {glue:text}`sp_train_preset`, so that the page notices when the code
 # changes what the methods do. At these sizes (a few hundred steps per round) the results are not the page's
 # evidence. First-layer masks after the last round, seed 0, on the data: the 8 units with the most surviving
 # weights (white = kept; the number above each mask is how many weights the unit keeps).
