@@ -280,8 +280,10 @@ def show_recorded(ds, tag, title):
         print(f"No recorded summary of {ds}: record it with `{SP.REGENERATE} {ds}`.")
         return []
     pv, st = rec["provenance"], rec["settings"]
+    reused = (f"; {st['runs_reused']} of its {st['runs_total']} runs were trained by an earlier recording"
+              if st.get("runs_reused") else "")
     glue(f"{tag}_status", f"recorded {str(pv['date'])[:16]} on {pv['device']} ({pv['cpu_threads']} thread(s), "
-         f"impkit {pv['commit']}, {pv['wall_s'] / 60:.0f} min)", display=False)
+         f"impkit {pv['commit']}, {pv['wall_s'] / 60:.0f} min{reused})", display=False)
     glue(f"{tag}_setup", SP.describe_recorded(rec), display=False)
     glue(f"{tag}_methods", ", ".join(Condition(m).display for m in st["methods"]), display=False)
     glue(f"{tag}_not_recorded", ", ".join(Condition(m).display for m in SP.PAGE_METHODS
