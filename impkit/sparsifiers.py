@@ -1,10 +1,12 @@
-"""Other sparsifiers than magnitude pruning: SNIP, iterative SNIP, SynFlow, OBD (one-shot and iterative) and SET.
+"""Other sparsifiers than magnitude pruning: SNIP, iterative SNIP, SynFlow, OBD (one-shot and iterative), SET and
+RigL.
 
-Registered in :mod:`impkit.methods` as ``snip``, ``snip-iterative``, ``synflow``, ``obd``, ``obd-iterative`` and
-``set``. Every method keeps exactly IMP's count k_n per pruning unit after round n (:func:`impkit.prune.unit_counts`),
+Registered in :mod:`impkit.methods` as ``snip``, ``snip-iterative``, ``synflow``, ``obd``, ``obd-iterative``,
+``set`` and ``rigl``. Every method keeps exactly IMP's count k_n per pruning unit after round n (:func:`impkit.prune.unit_counts`),
 keeps the entries with the *largest* score among those still kept (ties: lower flat index, row-major (out, in),
 weights before biases when pooled -- :func:`top_masks`), and its masks are then trained with impkit's rewind
-protocol (θ(t_rewind) ⊙ m(n), steps t_rewind..T), except SET, which trains from θ(0) (:mod:`impkit.dynamic`).
+protocol (θ(t_rewind) ⊙ m(n), steps t_rewind..T), except SET and RigL, which train from θ(0)
+(:mod:`impkit.dynamic`).
 Shapes: per layer l, W_l (out_l, in_l), b_l (out_l,); a score has the shape of its parameter. Scores are computed on
 the CPU in float64 from files earlier rounds wrote (and θ(0), rebuilt from the seed), so masks do not depend on how
 runs are batched. Models with input batch-norm are refused (the scored network would not be the trained one).
