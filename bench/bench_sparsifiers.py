@@ -4,7 +4,8 @@ Two network sizes: the default preset's (576 → 128 → 2) and the paper's firs
 10-way output layer (OBD's Hessian diagonal costs K backward passes per chunk of inputs, so at the paper's K = 1000
 it is about 100 times the figure printed here; stated in impkit.sparsifiers). Masks of round 5 from round 4's,
 scores on the CPU in float64 as the methods compute them; inputs are random rows (the cost does not depend on their
-values). SET's cost per round is its number of updates times one update of one replica (impkit.dynamic) on the CPU.
+values). SET's and RigL's cost per round is their number of updates times one update of one replica
+(impkit.dynamic) on the CPU; RigL's includes its dense gradient on one minibatch of the preset's batch size.
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from impkit.model import FCN
 from impkit.presets import make_config
 from impkit.rounds import init_params
 from impkit.runformat import Masks
-from impkit.sparsifiers import OBD_INPUTS, SET_DYNAMICS, SNIP_INPUTS
+from impkit.sparsifiers import OBD_INPUTS, RIGL_DYNAMICS, SET_DYNAMICS, SNIP_INPUTS
+from impkit.train import ReplicaData
 
 METHODS = ("imp", "snip", "snip-iterative", "synflow", "obd", "obd-iterative")
 
@@ -68,6 +70,18 @@ def bench_masks(dims, side, n=5):
     rd = ReplicaDynamics(model, [0], [0], [SET_DYNAMICS], [[int(x.sum()) for x in m]], n, t0_, T)
     one = _best(lambda: rd(steps[0]))
     out.append((f"set ({len(steps)} updates x {one * 1e3:.1f} ms)", one * len(steps)))
+    # RigL: the same, with the dense gradient of one minibatch before each update
+    g = torch.Generator().manual_seed(1)
+    N = 2048
+    x, y = torch.randn(N, dims[0], generator=g), torch.arange(N) % dims[-1]
+    data = ReplicaData(x=x, y=y, offsets=torch.zeros(1, dtype=torch.long), sizes=[N], shift=None, scale=None,
+                       test_x=x[:1], test_y=y[:1], test_offsets=torch.zeros(1, dtype=torch.long), n_test=1,
+                       num_classes=dims[-1])
+    model.set_masks([x_.unsqueeze(0) for x_ in m], [x_.unsqueeze(0) for x_ in bm])
+    rr = ReplicaDynamics(model, [0], [0], [RIGL_DYNAMICS], [[int(x_.sum()) for x_ in m]], n, t0_, T, data=data,
+                         batch=cfg.train.batch)
+    one = _best(lambda: rr(steps[0]))
+    out.append((f"rigl ({len(steps)} updates x {one * 1e3:.1f} ms)", one * len(steps)))
     label = " → ".join(map(str, dims))
     for name, s in out:
         print(f"  {label}: {name:<38} {s * 1e3:9.1f} ms per round")

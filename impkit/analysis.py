@@ -439,7 +439,8 @@ def cavity_over_rounds_mean(results: Sequence[dict]) -> np.ndarray:
 
 
 
-SPARSIFIER_COLUMNS = ("sigma_paper_median", "sigma_paper_mean", "frac_detected", "li_mean")
+SPARSIFIER_COLUMNS = ("sigma_paper_median", "sigma_paper_mean", "frac_detected", "sigma_x_median", "li_mean",
+                      "n_counted", "n_excluded")
 
 
 def sparsifier_rows(runs: Iterable[Run], min_weights: int = 8, rounds: Sequence[int] | None = None,

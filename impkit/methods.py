@@ -203,3 +203,10 @@ def obd_iterative_method_masks(ctx: MaskContext) -> Masks:
                "random regrowth")
 def set_method_masks(ctx: MaskContext) -> Masks:
     return Masks.from_tensors(*_sp.set_start_masks(ctx))
+
+
+@register("rigl", label="RigL", colour="#17BECF", global_scope=False, dynamics=_sp.RIGL_DYNAMICS,
+          help="RigL (Evci et al. 2020): as SET, but regrowth by the largest |∂L/∂W| on a minibatch and ζ "
+               "cosine-decayed")
+def rigl_method_masks(ctx: MaskContext) -> Masks:
+    return Masks.from_tensors(*_sp.set_start_masks(ctx))

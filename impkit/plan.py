@@ -10,6 +10,11 @@ A batch of R replicas needs, on the training device,
   CUDA the graph capture keeps a second copy of the whole model state while it records (16 bytes per weight).
 * **workspace**: activations of one minibatch and the evaluation chunk (:func:`impkit.train.evaluate` feeds at
   most 2^25 input values at a time), a few hundred MB at the paper's sizes.
+* **mask updates** of methods whose mask changes during training (SET, RigL: :mod:`impkit.dynamic`), on top of
+  the workspace (:func:`dynamic_bytes`): the sorts of one chunk of drop-and-regrow (about 44 bytes per weight,
+  regrowth keys included, over at most :data:`impkit.dynamic.UPDATE_ELEMS` weights or one replica's largest layer)
+  and, for gradient regrowth (RigL), a copy of the weights of the batch's dynamic replicas with their dense
+  gradients (8 bytes per weight) and the activations of one minibatch.
 
 :func:`split_batches` fills batches greedily in the order given (runs of the same dataset next to each other,
 so a dataset is put on the device once per batch) and starts a new batch when the next replica would not fit;
@@ -195,12 +200,35 @@ class Batch:
         return self.data_bytes + self.replica_bytes + self.workspace_bytes
 
 
+SORT_BYTES_PER_WEIGHT = 44  # drop-and-regrow: stable sorts, ranks and masks (~40 B) plus the float32 key (4 B)
+
+
+def dynamic_bytes(dims: Sequence[int], dynamics: Sequence, batch: int) -> int:
+    """Extra device bytes of the mask updates of one batch (module docstring): ``dynamics`` holds one entry per
+    replica, its :class:`impkit.dynamic.Dynamics` or None for a fixed mask. 0 when no replica's mask changes."""
+    from impkit.dynamic import UPDATE_ELEMS
+
+    dyn = [d for d in dynamics if d is not None]
+    if not dyn:
+        return 0
+    layers = [i * o for i, o in zip(dims[:-1], dims[1:])]
+    # a layer of N weights is updated in chunks of max(1, UPDATE_ELEMS // N) replicas (impkit.dynamic)
+    chunk = max(min(len(dyn), max(1, UPDATE_ELEMS // n)) * n for n in layers)
+    out = SORT_BYTES_PER_WEIGHT * chunk
+    grad = sum(1 for d in dyn if getattr(d, "regrow", "random") == "gradient")
+    if grad:
+        out += grad * (8 * sum(layers) + 4 * batch * (dims[0] + 2 * sum(dims[1:])))
+    return int(out)
+
+
 def batch_bytes(footprints: Sequence[DataFootprint], dims: Sequence[int], input_bn: bool, batch: int,
-                device_type: str, resident: bool = False) -> Batch:
+                device_type: str, resident: bool = False, dynamics: Sequence | None = None) -> Batch:
     """The :class:`Batch` of replicas reading ``footprints`` (one per replica, duplicates shared).
 
     ``resident``: the data are already loaded in the training device's memory (CPU training after loading),
-    so only the copy that concatenates several datasets costs extra."""
+    so only the copy that concatenates several datasets costs extra. ``dynamics``: per replica its
+    :class:`impkit.dynamic.Dynamics` (a mask that changes during training, e.g. SET) or None; their updates'
+    workspace (:func:`dynamic_bytes`) is added to ``workspace_bytes``."""
     b = Batch(members=list(range(len(footprints))))
     for f in footprints:
         b.data[f.key] = f.bytes
@@ -208,19 +236,23 @@ def batch_bytes(footprints: Sequence[DataFootprint], dims: Sequence[int], input_
         b.data = {k: 0 for k in b.data}  # used in place (impkit.train.stack_datasets makes no copy)
     b.replica_bytes = len(footprints) * replica_bytes(dims, input_bn, device_type)
     b.workspace_bytes = workspace_bytes(dims, len(footprints), batch, max(f.n_test for f in footprints))
+    if dynamics is not None:
+        b.workspace_bytes += dynamic_bytes(dims, dynamics, batch)
     return b
 
 
 def split_batches(footprints: Sequence[DataFootprint], dims: Sequence[int], input_bn: bool, batch: int,
                   device_type: str, budget: int | None, max_replicas: int | None = None,
-                  resident: bool = False) -> list[Batch]:
+                  resident: bool = False, dynamics: Sequence | None = None) -> list[Batch]:
     """Greedy split of replicas (one footprint each, in order) into batches of at most ``budget`` bytes and at
-    most ``max_replicas`` replicas. ``budget`` None = no memory limit; ``resident`` as in :func:`batch_bytes`."""
+    most ``max_replicas`` replicas. ``budget`` None = no memory limit; ``resident`` and ``dynamics`` (one entry
+    per replica) as in :func:`batch_bytes`."""
     out: list[Batch] = []
     cur: list[int] = []
 
     def make(idx: list[int]) -> Batch:
-        b = batch_bytes([footprints[i] for i in idx], dims, input_bn, batch, device_type, resident)
+        b = batch_bytes([footprints[i] for i in idx], dims, input_bn, batch, device_type, resident,
+                        None if dynamics is None else [dynamics[i] for i in idx])
         b.members = list(idx)
         return b
 
@@ -234,18 +266,27 @@ def split_batches(footprints: Sequence[DataFootprint], dims: Sequence[int], inpu
         else:
             cur = trial
         if budget is not None and len(cur) == 1:
-            need = make(cur).total_bytes
+            one = make(cur)
+            need = one.total_bytes
             if need > budget:
                 f = footprints[i]
                 raise MemoryPlanError(
                     f"one replica on {f.name} needs {fmt_bytes(need)} ({fmt_bytes(f.bytes)} of data, "
-                    f"{fmt_bytes(replica_bytes(dims, input_bn, device_type))} of model) but the memory budget is "
+                    f"{fmt_bytes(replica_bytes(dims, input_bn, device_type))} of model, "
+                    f"{fmt_bytes(one.workspace_bytes)} of workspace) but the memory budget is "
                     f"{fmt_bytes(budget)}; free memory on the device, use a smaller clone "
                     f"(data.options.clone_dtype=float16) or fewer rows (data.options.n_train), or set a larger "
                     f"--device-memory if the device really has it")
     if cur:
         out.append(make(cur))
     return out
+
+
+def method_dynamics(cfg: RunConfig):
+    """The :class:`impkit.dynamic.Dynamics` of ``cfg``'s pruning method (its rounds n >= 1), None for a fixed mask."""
+    from impkit import methods
+
+    return methods.get(cfg.prune.method).dynamics
 
 
 def check_replica_fits(cfg: RunConfig, footprint: DataFootprint, dims: Sequence[int], device_type: str,
@@ -257,7 +298,8 @@ def check_replica_fits(cfg: RunConfig, footprint: DataFootprint, dims: Sequence[
     A batch of several replicas is split to fit (:func:`split_batches`); a single replica cannot be, so this is
     what :func:`impkit.runs.preflight` refuses before any run directory is created. ``resident`` as in
     :func:`batch_bytes`."""
-    b = batch_bytes([footprint], dims, cfg.model.input_bn, cfg.train.batch, device_type, resident)
+    b = batch_bytes([footprint], dims, cfg.model.input_bn, cfg.train.batch, device_type, resident,
+                    [method_dynamics(cfg)])
     if b.total_bytes <= budget:
         return b
     model = b.replica_bytes + b.workspace_bytes
@@ -404,8 +446,9 @@ def plan(cfgs: Sequence[RunConfig], device: str = "auto", budget: int | None = N
             by_kind.setdefault((fps[i].dtype, fps[i].n_test), []).append(i)
         for members in by_kind.values():
             members = sorted(members, key=lambda i: (fps[i].key, cfgs[i].prune.method, cfgs[i].seed))
+            dyns = None if label == "round 0" else [method_dynamics(cfgs[i]) for i in members]
             for b in split_batches([fps[i] for i in members], dims, m.input_bn, t.batch, dev.type, budget,
-                                   max_replicas):
+                                   max_replicas, dynamics=dyns):
                 b.members = [members[j] for j in b.members]
                 batches.append(b)
                 labels.append([_label(cfgs[j]) for j in b.members])
@@ -498,5 +541,5 @@ def plan_dict(p: Plan) -> dict:
 
 
 __all__ = ["MemoryPlanError", "DataFootprint", "Batch", "Plan", "parse_bytes", "fmt_bytes", "free_memory",
-           "replica_bytes", "workspace_bytes", "split_batches", "batch_bytes", "dataset_footprint", "footprint_of",
+           "replica_bytes", "workspace_bytes", "dynamic_bytes", "method_dynamics", "split_batches", "batch_bytes", "dataset_footprint", "footprint_of",
            "measure_step", "plan", "format_plan", "plan_dict"]

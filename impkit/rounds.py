@@ -161,8 +161,10 @@ def run_jobs(jobs: Sequence[Job], device: str = "auto", progress: bool = True, m
         for step0, idxs in sorted(by_step.items()):
             idxs = sorted(idxs, key=lambda i: prints[i].key)  # stable: callers' order within a dataset
             cfg0 = jobs[idxs[0]].cfg
+            dyns = [_dynamics(jobs[i]) if n > 0 else None for i in idxs]  # mask updates need workspace
             for b in memplan.split_batches([prints[i] for i in idxs], dims, cfg0.model.input_bn, cfg0.train.batch,
-                                           dev.type, memory_budget, max_replicas, resident=dev.type == "cpu"):
+                                           dev.type, memory_budget, max_replicas, resident=dev.type == "cpu",
+                                           dynamics=dyns):
                 sel = [idxs[k] for k in b.members]
                 batch = RoundBatch(n, step0, [jobs[i] for i in sel], [starts[i] for i in sel],
                                    [trains[i] for i in sel], [tests[i] for i in sel], dims)
@@ -264,7 +266,7 @@ def _train_round(batch: RoundBatch, dev: torch.device, progress: bool) -> None:
     if dyn_rows:
         kept = [[int(m.sum()) for m in batch.starts[r].masks.weight_tensors()] for r in dyn_rows]
         rd = ReplicaDynamics(model, dyn_rows, [js[r].cfg.seed for r in dyn_rows], [_dynamics(js[r]) for r in dyn_rows],
-                             kept, n, tc.t_rewind, tc.steps)
+                             kept, n, tc.t_rewind, tc.steps, data=data, batch=tc.batch)
         updates = MaskUpdates(rd.steps, rd)
     hooks = {}
     if n == 0:

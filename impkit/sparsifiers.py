@@ -1,10 +1,12 @@
-"""Other sparsifiers than magnitude pruning: SNIP, iterative SNIP, SynFlow, OBD (one-shot and iterative) and SET.
+"""Other sparsifiers than magnitude pruning: SNIP, iterative SNIP, SynFlow, OBD (one-shot and iterative), SET and
+RigL.
 
-Registered in :mod:`impkit.methods` as ``snip``, ``snip-iterative``, ``synflow``, ``obd``, ``obd-iterative`` and
-``set``. Every method keeps exactly IMP's count k_n per pruning unit after round n (:func:`impkit.prune.unit_counts`),
+Registered in :mod:`impkit.methods` as ``snip``, ``snip-iterative``, ``synflow``, ``obd``, ``obd-iterative``,
+``set`` and ``rigl``. Every method keeps exactly IMP's count k_n per pruning unit after round n (:func:`impkit.prune.unit_counts`),
 keeps the entries with the *largest* score among those still kept (ties: lower flat index, row-major (out, in),
 weights before biases when pooled -- :func:`top_masks`), and its masks are then trained with impkit's rewind
-protocol (θ(t_rewind) ⊙ m(n), steps t_rewind..T), except SET, which trains from θ(0) (:mod:`impkit.dynamic`).
+protocol (θ(t_rewind) ⊙ m(n), steps t_rewind..T), except SET and RigL, which train from θ(0)
+(:mod:`impkit.dynamic`).
 Shapes: per layer l, W_l (out_l, in_l), b_l (out_l,); a score has the shape of its parameter. Scores are computed on
 the CPU in float64 from files earlier rounds wrote (and θ(0), rebuilt from the seed), so masks do not depend on how
 runs are batched. Models with input batch-norm are refused (the scored network would not be the trained one).
@@ -42,6 +44,12 @@ runs are batched. Models with input batch-norm are refused (the scored network w
     each layer drops the fraction ζ = :data:`SET_ZETA` of its kept weights with the smallest |W| and regrows as
     many at random positions (new weights start at 0); no update in the last quarter of the round
     (:mod:`impkit.dynamic`). ``mask.npz`` holds the mask at the end of the round.
+``rigl`` (Evci et al. 2020)
+    As SET (same start, period and last update), but the d weights regrown per layer are the inactive entries with
+    the largest |∂L/∂W| of the current network on one training minibatch (new weights start at 0), and ζ decays
+    with a cosine over the updates of a round, ζ_t = ζ/2 (1 + cos(π (t − t_rewind) / (0.75 (T − t_rewind))))
+    (:data:`RIGL_DYNAMICS`, :func:`impkit.dynamic.dense_gradients`). The start mask is SET's (uniformly random at
+    round n's counts), not RigL's Erdős–Rényi-kernel allocation: counts per layer are IMP's here.
 
 The locality of each method is judged against its own random null with the same number of weights per unit
 (:func:`impkit.analysis.count_matched_null`): SNIP and SynFlow leave very uneven counts per unit.
@@ -52,6 +60,7 @@ import math
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -65,6 +74,10 @@ OBD_EXACT_CLASSES = 32  # above this many classes OBD uses the sampled true Fish
 SYNFLOW_STEPS = 10  # SynFlow score-and-prune steps per round
 SET_ZETA, SET_PERIOD, SET_STOP = 0.3, 100, 0.75  # SET: fraction dropped/regrown, steps between updates, last update
 SET_DYNAMICS = Dynamics(start="init", period=SET_PERIOD, zeta=SET_ZETA, stop_fraction=SET_STOP, regrow="random")
+# RigL (Evci et al. 2020): SET's schedule (their ΔT = 100, α = 0.3, T_end = 75 % of training) with gradient
+# regrowth and ζ cosine-decayed over the updates
+RIGL_DYNAMICS = Dynamics(start="init", period=SET_PERIOD, zeta=SET_ZETA, stop_fraction=SET_STOP, regrow="gradient",
+                         decay="cosine")
 _CHUNK_ELEMS = 1 << 24  # float64 elements of a Jacobian chunk in hessian_diagonal
 
 
@@ -275,65 +288,245 @@ def set_start_masks(ctx):
     return P.random_masks(ctx.shapes, ctx.prune, ctx.n, ctx.seed)
 
 
-__all__ = ["SNIP_INPUTS", "OBD_INPUTS", "OBD_EXACT_CLASSES", "SYNFLOW_STEPS", "SET_ZETA", "SET_PERIOD", "SET_STOP", "SET_DYNAMICS",
+# ------------------------------------------------------------------------------------------------
+# the page's measures: each method against its count-matched null and against IMP, at the last round
+# ------------------------------------------------------------------------------------------------
+# robustness measures of locality (row column, name in impkit.verdicts.ROBUSTNESS_DELTAS); they never vote
+ROBUSTNESS_COLUMNS = (("frac_detected", "detection rate"), ("sigma_x_median", "width (detected units)"),
+                      ("li_mean", "locality index"))
+
+
+def _by_seed(rows, col: str) -> dict[int, float]:
+    return {int(r["seed"]): float(r[col]) if r.get(col) is not None else float("nan") for r in rows}
+
+
+def _paired(a: dict[int, float], b: dict[int, float], delta: float, larger_is_more: bool):
+    """Paired effect over the seeds both sides have: ``a − b`` (``b − a`` when smaller is more)."""
+    from impkit import verdicts
+
+    seeds = sorted(set(a) & set(b))
+    x, y = [a[s] for s in seeds], [b[s] for s in seeds]
+    return verdicts.judge_paired(x, y, delta) if larger_is_more else verdicts.judge_paired(y, x, delta)
+
+
+def last_round_effects(rows: Sequence[dict]) -> list[dict]:
+    """Per condition (method × data/clone) of ``rows`` (:func:`impkit.analysis.sparsifier_rows`), at its last
+    round: the per-seed means and the effects the page judges, with :mod:`impkit.verdicts`' rules.
+
+    Each entry: ``condition`` (:class:`~impkit.conditions.Condition`), ``round``, ``seeds``, ``sparsity`` (first
+    layer); ``width`` / ``null_width`` (mean over seeds of the paper's RF width, median over units, px, of the
+    masks / of their count-matched null); ``locality``: the primary effect null − method of that width, paired by
+    seed, margin :data:`impkit.verdicts.WIDTH_DELTA` (positive = more local than the null); ``robustness``:
+    {name: effect method vs null, oriented so that positive = more local, margins of
+    :data:`impkit.verdicts.ROBUSTNESS_DELTAS`} for the detection rate, the width over detected units and the
+    locality index, with the means ``detected``/``null_detected``, ``width_detected``/``null_width_detected``,
+    ``li``/``null_li``; ``accuracy`` (mean test accuracy, fraction) and ``accuracy_vs_imp`` (method − IMP on the
+    same input, paired by seed, margin :data:`impkit.verdicts.ACCURACY_DELTA`; None for IMP); on the data only,
+    ``clone_minus_data`` (the width on the clone minus on the data, Welch, margin WIDTH_DELTA: positive = more
+    local on the data; None without clone rows). Conditions in :func:`impkit.conditions.sort_conditions` order."""
+    from collections import defaultdict
+
+    from impkit import verdicts
+    from impkit.conditions import Condition, sort_conditions
+
+    by: dict = defaultdict(list)
+    for r in rows:
+        by[Condition.of_row(r)].append(r)
+    last = {c: [r for r in rs if r["round"] == max(x["round"] for x in rs)] for c, rs in by.items()}
+    out = []
+    for cond in sort_conditions(last):
+        rs = last[cond]
+        mean = lambda col: float(np.nanmean([r[col] if r.get(col) is not None else np.nan for r in rs])) \
+            if any(r.get(col) is not None and np.isfinite(r[col]) for r in rs) else float("nan")  # noqa: E731
+        e = {"condition": cond, "round": int(rs[0]["round"]), "seeds": sorted(int(r["seed"]) for r in rs),
+             "sparsity": mean("sparsity"), "width": mean("sigma_paper_median"),
+             "null_width": mean("null_sigma_paper_median"),
+             "locality": _paired(_by_seed(rs, "null_sigma_paper_median"), _by_seed(rs, "sigma_paper_median"),
+                                 verdicts.WIDTH_DELTA, True),
+             "detected": mean("frac_detected"), "null_detected": mean("null_frac_detected"),
+             "width_detected": mean("sigma_x_median"), "null_width_detected": mean("null_sigma_x_median"),
+             "li": mean("li_mean"), "null_li": mean("null_li_mean"), "accuracy": mean("test_acc")}
+        e["robustness"] = {name: _paired(_by_seed(rs, col), _by_seed(rs, "null_" + col),
+                                         verdicts.ROBUSTNESS_DELTAS[name][1], verdicts.ROBUSTNESS_DELTAS[name][0])
+                           for col, name in ROBUSTNESS_COLUMNS}
+        imp = last.get(Condition("imp", cond.clone))
+        e["accuracy_vs_imp"] = (None if cond.method == "imp" or imp is None else
+                                _paired(_by_seed(rs, "test_acc"), _by_seed(imp, "test_acc"),
+                                        verdicts.ACCURACY_DELTA, True))
+        twin = last.get(Condition(cond.method, True))
+        e["clone_minus_data"] = (None if cond.clone or twin is None else verdicts.judge_unpaired(
+            [r["sigma_paper_median"] for r in twin], [r["sigma_paper_median"] for r in rs], verdicts.WIDTH_DELTA))
+        out.append(e)
+    return out
+
+
+def synflow_construction(runs) -> tuple[int, int]:
+    """The page's SynFlow prediction checked on runs: (units whose first-layer mask keeps exactly their largest
+    |W1(0)| entries, units checked), over every ``synflow`` run and round >= 1, counting the units that keep at
+    least one weight and lost at least one. θ(0) is rebuilt from each run's seed (:func:`impkit.rounds.init_params`)."""
+    from impkit.rounds import init_params
+
+    ok = tot = 0
+    for r in runs:
+        if r.method != "synflow":
+            continue
+        shapes = [m.shape for m in r.mask(0)]
+        a = init_params(r.config, shapes)[0][0].abs().numpy()
+        for n in r.rounds_done[1:]:
+            m = np.asarray(r.mask(n)[0], dtype=bool)
+            for i in range(m.shape[0]):
+                if 0 < m[i].sum() < m.shape[1]:
+                    tot += 1
+                    ok += bool(a[i][m[i]].min() >= a[i][~m[i]].max())
+    return ok, tot
+
+
+__all__ = ["SNIP_INPUTS", "OBD_INPUTS", "OBD_EXACT_CLASSES", "SYNFLOW_STEPS", "SET_ZETA", "SET_PERIOD", "SET_STOP", "SET_DYNAMICS", "RIGL_DYNAMICS",
            "top_masks", "forward", "snip_scores", "synflow_scores", "hessian_diagonal", "fisher_diagonal", "obd_scores", "snip_masks",
-           "synflow_masks", "obd_masks", "set_start_masks"]
+           "synflow_masks", "obd_masks", "set_start_masks", "ROBUSTNESS_COLUMNS", "last_round_effects",
+           "synflow_construction"]
 
 
 # ------------------------------------------------------------------------------------------------
-# recorded summaries (the book's Fashion-MNIST section): python -m impkit.sparsifiers record ...
+# recorded summaries (the page's default-preset results): python -m impkit.sparsifiers record ...
 # ------------------------------------------------------------------------------------------------
 RECORDED_DIR = str(Path(__file__).resolve().parent.parent / "book" / "recorded" / "sparsifiers")
-PAGE_METHODS = ("imp", "random", "snip", "snip-iterative", "synflow", "obd", "obd-iterative", "set")
+PAGE_METHODS = ("imp", "random", "snip", "snip-iterative", "synflow", "obd", "obd-iterative", "set", "rigl")
+FORMAT = "impkit.sparsifiers/1"
+REGENERATE = "python -m impkit.sparsifiers record --preset default --seeds 0,1,2 --dataset"
 
 
-def record(preset: str, dataset: str, seeds: Sequence[int], out: str, root: str = "runs", device: str = "auto",
-           methods: Sequence[str] = PAGE_METHODS, clone: bool = True, min_weights: int = 8,
-           command: Sequence[str] = ()) -> str:
-    """Train (or reuse) the runs of ``methods`` × ``seeds`` on ``dataset`` (and its clone) at ``preset`` and write
-    ``out`` = {"rows": :func:`impkit.analysis.sparsifier_rows`, "settings", "provenance"}; returns the path."""
-    import json
+def recorded_path(dataset: str, directory: str | Path | None = None) -> Path:
+    """``<directory>/<dataset>.json`` (default :data:`RECORDED_DIR`): where the recording of ``dataset`` lives."""
+    return Path(directory or RECORDED_DIR) / f"{dataset}.json"
+
+
+def load_recorded(dataset: str, directory: str | Path | None = None) -> dict | None:
+    """The recorded summary of ``dataset`` (:func:`record`; JSON nulls read back as NaN), or None when no file
+    exists; ValueError naming the file and the command that regenerates it when the file is not such a summary.
+
+    Keys: ``format``; ``settings`` (preset, dataset, seeds, methods, clone, min_weights, the method constants, the
+    first run's config, image_shape (C, H, W), num_classes, runs_total and runs_reused: runs already complete
+    before the recording started, whose training the provenance's wall time does not include); ``rows`` (:func:`impkit.analysis.sparsifier_rows`: one per run × round, data and clone, with the
+    per-seed paper RF width, the robustness measures, the count-matched null's at the last round and the test
+    accuracy); ``provenance`` (:func:`impkit.scale.provenance`)."""
+    from impkit.scale import read_summary
+
+    path = recorded_path(dataset, directory)
+    if not path.exists():
+        return None
+    s = read_summary(path, FORMAT, regenerate=REGENERATE)
+    if not s.get("rows"):
+        raise ValueError(f"{path}: a recorded summary without rows; regenerate it with `{REGENERATE} {path.stem}`")
+    return s
+
+
+def describe_recorded(s: dict) -> str:
+    """The sentence of :meth:`impkit.presets.PresetDescription.sentence` for a recorded summary ``s`` (its
+    settings: preset, seeds, network, input, schedule), so that the page states what was trained without data."""
+    from impkit.presets import PresetDescription
+
+    st, cfg = s["settings"], s["settings"]["config"]
+    c, h, w = (int(v) for v in st["image_shape"])
+    return PresetDescription(preset=st["preset"], dataset=st["dataset"], seeds=tuple(int(x) for x in st["seeds"]),
+                             input_shape=(c, h, w), num_classes=int(st["num_classes"]),
+                             hidden=tuple(int(x) for x in cfg["model"]["hidden"]), steps=int(cfg["train"]["steps"]),
+                             t_rewind=int(cfg["train"]["t_rewind"]), rounds=int(cfg["prune"]["rounds"]),
+                             rate=float(cfg["prune"]["rate"])).sentence
+
+
+def _complete_runs(preset, dataset, methods, seeds, root, clone, overrides) -> int:
+    """How many of the runs a recording needs are already complete under ``root`` (trained by an earlier call):
+    the wall time of the provenance covers only the rest."""
+    from impkit.presets import make_config
+    from impkit.runformat import RunFiles
+    from impkit.runs import run_name
+
+    names = [dataset, f"{dataset}-clone"] if clone else [dataset]
+    done = 0
+    for ds in names:
+        for m in methods:
+            for s in seeds:
+                c = make_config(preset, ds, m, int(s), overrides=dict(overrides or {}))
+                files = RunFiles(Path(root) / run_name(c))
+                done += all(files.round(n).complete() for n in range(c.prune.rounds + 1))
+    return done
+
+
+def record(preset: str, dataset: str | None, seeds: Sequence[int], out: str | None = None, root: str = "runs",
+           device: str = "auto", methods: Sequence[str] = PAGE_METHODS, clone: bool = True, min_weights: int = 8,
+           command: Sequence[str] = (), overrides: dict | None = None) -> str:
+    """Train (or reuse, under ``root``) the runs of ``methods`` × ``seeds`` on ``dataset`` (None: the preset's) and
+    its Gaussian clone at ``preset``, and write ``out`` (default :func:`recorded_path`) = {"format", "settings",
+    "rows": :func:`impkit.analysis.sparsifier_rows`, "provenance"} (NaN as null); returns the path."""
     import time
-    from pathlib import Path
 
-    from impkit import analysis, store
+    from impkit import analysis
+    from impkit.methods import names
+    from impkit.presets import preset_dataset
     from impkit.runs import ensure_runs
-    from impkit.scale import code_commit, provenance
+    from impkit.scale import code_commit, provenance, write_summary
 
+    dataset = dataset or preset_dataset(preset)
+    unknown = [m for m in methods if m not in names()]
+    if unknown:
+        raise ValueError(f"--methods: unknown method(s) {', '.join(unknown)}; known: {', '.join(names())}")
+    out = out or str(recorded_path(dataset))
     commit = code_commit()
+    reused = _complete_runs(preset, dataset, methods, seeds, root, clone, overrides)
     t0 = time.perf_counter()
     runs = ensure_runs(preset, dataset, methods=tuple(methods), seeds=tuple(seeds), root=root, device=device,
-                       clone=clone, progress=False)
+                       clone=clone, overrides=dict(overrides or {}), progress=False)
     rows = analysis.sparsifier_rows(runs, min_weights=min_weights)
     dev = str(runs[0].metrics(0).get("device", device))
-    doc = {"settings": {"preset": preset, "dataset": dataset, "seeds": list(seeds), "methods": list(methods),
-                        "clone": clone, "min_weights": min_weights, "config": runs[0].config.to_dict()},
-           "rows": rows, "provenance": provenance(list(command), time.perf_counter() - t0, dev, commit)}
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    store.save_json(Path(out), json.loads(json.dumps(doc, default=float)))
-    return str(out)
+    doc = {"format": FORMAT,
+           "settings": {"preset": preset, "dataset": dataset, "seeds": list(seeds), "methods": list(methods),
+                        "clone": clone, "min_weights": min_weights, "null_rounds": "last",
+                        "overrides": {k: str(v) for k, v in (overrides or {}).items()},
+                        "runs_total": len(runs), "runs_reused": reused,
+                        "snip_inputs": SNIP_INPUTS, "obd_inputs": OBD_INPUTS, "synflow_steps": SYNFLOW_STEPS,
+                        **{name: {"start": d.start, "period": d.period, "zeta": d.zeta, "stop_fraction": d.stop_fraction,
+                                  "regrow": d.regrow, "decay": d.decay}
+                           for name, d in (("set", SET_DYNAMICS), ("rigl", RIGL_DYNAMICS))},
+                        "config": runs[0].config.to_dict(),
+                        "image_shape": [int(v) for v in analysis.image_shape(runs[0])],
+                        "num_classes": int(runs[0].mask(0)[-1].shape[0])},
+           "rows": rows,
+           "checks": {"synflow_largest_init": list(synflow_construction(runs))},
+           "provenance": provenance(list(command), time.perf_counter() - t0, dev, commit)}
+    return str(write_summary(doc, out))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m impkit.sparsifiers record --preset default --dataset fashion-mnist --seeds 0,1,2``."""
+    """``python -m impkit.sparsifiers record --preset default --seeds 0,1,2 [--dataset fashion-mnist]``."""
     import argparse
     import sys
+
+    from impkit.cli import error_line
 
     argv = list(sys.argv[1:] if argv is None else argv)
     ap = argparse.ArgumentParser(prog="python -m impkit.sparsifiers", description="record the sparsifiers page's "
                                  "summary of a dataset (book/recorded/sparsifiers/<dataset>.json)")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("record")
+    r = sub.add_parser("record", help="train (or reuse) the page's runs at a preset and write their summary")
     r.add_argument("--preset", default="default")
-    r.add_argument("--dataset", required=True)
+    r.add_argument("--dataset", default=None, help="default: the preset's dataset (its clone is added)")
     r.add_argument("--seeds", default="0,1,2")
+    r.add_argument("--methods", default=",".join(PAGE_METHODS))
     r.add_argument("--root", default="runs")
     r.add_argument("--device", default="auto")
     r.add_argument("--out", default=None, help=f"default {RECORDED_DIR}/<dataset>.json")
     a = ap.parse_args(argv)
-    out = a.out or f"{RECORDED_DIR}/{a.dataset}.json"
-    print(record(a.preset, a.dataset, [int(s) for s in a.seeds.split(",")], out, a.root, a.device,
-                 command=["python -m impkit.sparsifiers", *argv]))
+    try:
+        seeds = [int(s) for s in a.seeds.split(",")]
+    except ValueError:
+        ap.error(f"--seeds: comma-separated integers expected, got {a.seeds!r}")
+    try:
+        print(record(a.preset, a.dataset, seeds, a.out, a.root, a.device, methods=a.methods.split(","),
+                     command=["python -m impkit.sparsifiers", *argv]))
+    except ValueError as e:  # ConfigError, unknown methods, data errors: one line
+        print(error_line(e), file=sys.stderr)
+        return 2
     return 0
 
 

@@ -292,3 +292,81 @@ def test_sampled_fisher_estimates_the_same_diagonal():
         assert torch.allclose(f[big], e[big], rtol=0.1)
     again, _ = S.fisher_diagonal(W, b, xs[:500], seed=11, batch=1000)
     assert torch.equal(again[0], S.fisher_diagonal(W, b, xs[:500], seed=11, batch=1000)[0][0])
+
+
+# ------------------------------------------------------------------------------------------------
+# the page's recorded summaries and measures
+# ------------------------------------------------------------------------------------------------
+def test_record_writes_a_summary_that_load_recorded_reads_back(tmp_path):
+    out = S.record("ci", "toy", [0, 1], out=str(tmp_path / "rec" / "toy.json"), root=str(tmp_path / "runs"),
+                   device="cpu", methods=("imp", "synflow"), overrides={**OV, "prune.rounds": 2},
+                   command=["test"])
+    rec = S.load_recorded("toy", tmp_path / "rec")
+    assert out.endswith("toy.json") and rec["format"] == S.FORMAT
+    st = rec["settings"]
+    assert st["methods"] == ["imp", "synflow"] and st["seeds"] == [0, 1] and st["image_shape"] == [1, 8, 8]
+    assert st["set"]["zeta"] == S.SET_ZETA and rec["provenance"]["command"] == "test"
+    # one row per run x round, data and clone; the null only at the last round (NaN, written as null, elsewhere)
+    assert len(rec["rows"]) == 2 * 2 * 2 * 3
+    for row in rec["rows"]:
+        assert np.isfinite(row["null_sigma_paper_median"]) == (row["round"] == 2)
+        assert 0 <= row["test_acc"] <= 1 and row["n_counted"] + row["n_excluded"] == 12
+    ok, tot = rec["checks"]["synflow_largest_init"]
+    assert tot > 0 and ok == tot  # SynFlow keeps each unit's largest |θ(0)| (the page's prediction)
+    eff = S.last_round_effects(rec["rows"])
+    assert {str(e["condition"]) for e in eff} == {"imp", "synflow", "imp clone", "synflow clone"}
+    assert "12" in S.describe_recorded(rec) and "2 rounds" in S.describe_recorded(rec)
+
+
+def test_load_recorded_absent_or_not_a_summary(tmp_path):
+    assert S.load_recorded("nothing", tmp_path) is None
+    (tmp_path / "bad.json").write_text('{"format": "impkit.scale/2", "rows": []}')
+    with pytest.raises(ValueError, match=r"bad\.json.*record --preset default --seeds 0,1,2 --dataset bad"):
+        S.load_recorded("bad", tmp_path)
+    (tmp_path / "torn.json").write_text('{"format": ')
+    with pytest.raises(ValueError, match="torn.json"):
+        S.load_recorded("torn", tmp_path)
+    (tmp_path / "empty.json").write_text(f'{{"format": "{S.FORMAT}", "rows": []}}')
+    with pytest.raises(ValueError, match="without rows"):
+        S.load_recorded("empty", tmp_path)
+
+
+def _rows(width, null, acc, method, dataset="d", seeds=(0, 1, 2), last=2):
+    """Synthetic rows of one condition: per-seed widths (seeds,) at the last round, the null's, accuracies."""
+    out = []
+    for i, s in enumerate(seeds):
+        for n in range(last + 1):
+            at_last = n == last
+            out.append({"dataset": dataset, "method": method, "seed": s, "round": n, "sparsity": 0.3 * n,
+                        "sigma_paper_median": width[i], "frac_detected": 0.9 if method == "imp" else 0.05,
+                        "sigma_x_median": 3.0, "li_mean": 2.0 if method == "imp" else 1.0, "test_acc": acc[i],
+                        "null_sigma_paper_median": null[i] if at_last else float("nan"),
+                        "null_frac_detected": 0.05 if at_last else float("nan"), "null_sigma_x_median": None,
+                        "null_li_mean": 1.0 if at_last else float("nan")})
+    return out
+
+
+def test_last_round_effects_judge_each_method_against_its_null_and_imp():
+    from impkit import verdicts
+
+    rows = (_rows([5.0, 5.2, 4.9], [8.0, 8.1, 7.9], [0.90, 0.91, 0.90], "imp")
+            + _rows([8.0, 8.1, 7.9], [8.05, 8.0, 7.95], [0.80, 0.79, 0.81], "snip")
+            + _rows([7.9, 8.2, 8.0], [8.0, 8.1, 7.9], [0.85, 0.86, 0.84], "snip", dataset="d-clone"))
+    eff = {str(e["condition"]): e for e in S.last_round_effects(rows)}
+    assert eff["imp"]["locality"].verdict == verdicts.REPRODUCED  # null − IMP ≈ 3 px > δ
+    assert eff["imp"]["locality"].mean == pytest.approx(8.0 - 5.0333, abs=1e-3)
+    assert eff["snip"]["locality"].verdict == verdicts.NOT_REPRODUCED  # within ±δ of its null
+    assert eff["imp"]["accuracy_vs_imp"] is None
+    assert eff["snip"]["accuracy_vs_imp"].verdict == verdicts.OPPOSITE  # 10 points below IMP
+    assert eff["imp"]["robustness"]["detection rate"].verdict == verdicts.REPRODUCED
+    assert eff["snip"]["robustness"]["width (detected units)"].verdict == verdicts.UNDEFINED  # null has none
+    assert eff["snip"]["clone_minus_data"] is not None and eff["snip clone"]["clone_minus_data"] is None
+    assert eff["imp"]["clone_minus_data"] is None  # no IMP on the clone here
+    assert eff["snip clone"]["accuracy_vs_imp"] is None  # no IMP on the clone to compare with
+    assert eff["snip"]["round"] == 2 and eff["snip"]["seeds"] == [0, 1, 2]
+
+
+def test_record_cli_refuses_unknown_methods(capsys):
+    assert S.main(["record", "--methods", "imp,nope", "--dataset", "toy"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("impkit: error: --methods: unknown method(s) nope")
