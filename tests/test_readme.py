@@ -9,7 +9,9 @@ minutes or need a cluster, each covered by its own tests: a full ``impkit sweep`
 engines are tested on ``ci`` sweeps in ``tests/test_engines.py`` and ``tests/test_ray_engine.py``), ``ray start`` and
 sweeps on a Ray cluster, ``impkit.scale record`` (a default-preset rung, written into ``book/recorded``;
 ``tests/test_scale.py``), ``impkit.sweep record`` (a default-preset Fashion-MNIST screen, written into
-``book/recorded``; ``tests/test_sweep.py``), and the GPU session ``tools/gpu_session.sh`` without ``--smoke`` (it
+``book/recorded``; ``tests/test_sweep.py``), ``impkit.decisive record`` and ``impkit.sparsifiers record``
+(default-preset recordings, many minutes each; ``tests/test_decisive.py``, ``tests/test_sparsifiers.py``), and the
+GPU session ``tools/gpu_session.sh`` without ``--smoke`` (it
 needs a GPU; its smoke run is executed here and in ``tests/test_gpu_session.py``). They are listed here so that a new
 kind of command in the README cannot go untested.
 """
@@ -27,7 +29,8 @@ NOT_RUN = (re.compile(r"^make\b"), re.compile(r"^\.venv/bin/jupyter lab\b"), re.
            re.compile(r"^(\.venv/bin/)?python -m impkit sweep (?!.*--dry-run)"),
            re.compile(r"^\.venv/bin/python -m impkit\.scale record\b"),
            re.compile(r"^tools/gpu_session\.sh(?!.*--smoke)"),
-           re.compile(r"^\.venv/bin/python -m impkit\.sweep record\b"))
+           re.compile(r"^\.venv/bin/python -m impkit\.sweep record\b"),
+           re.compile(r"^\.venv/bin/python -m impkit\.(decisive|sparsifiers) record\b"))
 
 
 def readme_commands(text: str) -> list[str]:
