@@ -102,6 +102,41 @@ def kill_inside_round_1(cmd: list[str], out: Path, timeout: float = 60) -> Path:
     return ck
 
 
+def same_params(a, b) -> bool:
+    """Bit-for-bit equality of two runs' [(W, b), ...] per layer."""
+    return len(a) == len(b) and all(np.array_equal(x[0], y[0]) and np.array_equal(x[1], y[1]) for x, y in zip(a, b))
+
+
+class _Kill(BaseException):
+    pass
+
+
+def kill_at_round_1_checkpoint_and_resume(cfg, tmp_path: Path, monkeypatch, step: int):
+    """Train ``cfg`` uninterrupted under tmp_path/clean, and under tmp_path/killed with a "kill" right after its
+    round-1 checkpoint (asserted to be at ``step``) is written, then resumed. Returns (clean, killed) runs."""
+    from impkit import store
+    from impkit.runs import train_configs
+
+    clean = train_configs([cfg], tmp_path / "clean", progress=False)[0]
+    orig = store.save_checkpoint
+    calls = []
+
+    def killing(path, obj):
+        orig(path, obj)
+        if obj["round"] == 1:
+            calls.append(obj["step"])
+            raise _Kill()
+
+    monkeypatch.setattr(store, "save_checkpoint", killing)
+    with pytest.raises(_Kill):
+        train_configs([cfg], tmp_path / "killed", progress=False)
+    monkeypatch.setattr(store, "save_checkpoint", orig)
+    assert calls == [step]
+    killed = train_configs([cfg], tmp_path / "killed", progress=False)[0]
+    assert killed.metrics(1)["resumed_from"] == step
+    return clean, killed
+
+
 def pytest_addoption(parser):
     parser.addoption("--site", default=None, metavar="DIR",
                      help="a built book's HTML folder (…/_build/html): run the checks in tests/site on it")

@@ -6,15 +6,16 @@ import math
 
 import numpy as np
 import pytest
+from conftest import kill_at_round_1_checkpoint_and_resume, same_params
 import torch
 from torch import nn
 
-from impkit import plan, store
+from impkit import plan
 from impkit import sparsifiers as S
 from impkit.dynamic import RIGL_BATCH, Dynamics, ReplicaDynamics, dense_gradients
 from impkit.model import build_model
 from impkit.presets import make_config
-from impkit.runs import ensure_runs, train_configs
+from impkit.runs import ensure_runs
 from impkit.seeding import derive_seed
 from impkit.train import ReplicaData
 
@@ -142,45 +143,23 @@ def test_rigl_keeps_imps_counts_and_its_mask_moves_unlike_sets(rigl_runs):
     assert (rigl.weights(2)[0][0][~end] == 0).all()
 
 
-def _same_params(a, b) -> bool:
-    return len(a) == len(b) and all(np.array_equal(x[0], y[0]) and np.array_equal(x[1], y[1]) for x, y in zip(a, b))
-
-
 def test_a_rigl_replica_alone_equals_itself_in_a_batch(rigl_runs, tmp_path):
     alone = ensure_runs("ci", "toy", methods=("rigl",), seeds=(0,), root=tmp_path, overrides=OV, progress=False)[0]
     batched = rigl_runs["rigl"]
     for n in range(4):
         assert all(np.array_equal(a, b) for a, b in zip(alone.mask(n), batched.mask(n))), n
-        assert _same_params(alone.weights(n), batched.weights(n)), n
+        assert same_params(alone.weights(n), batched.weights(n)), n
 
-
-class _Kill(BaseException):
-    pass
 
 
 def test_rigl_killed_mid_round_resumes_to_the_uninterrupted_run(tmp_path, monkeypatch):
     ov = {**OV, "train.steps": 300, "train.checkpoint_every": 150, "prune.rounds": 1}
     cfg = make_config("ci", "toy", "rigl", 0, ov)
-    clean = train_configs([cfg], tmp_path / "clean", progress=False)[0]
-    orig = store.save_checkpoint
-    calls = []
-
-    def killing(path, obj):  # the round-1 checkpoint at step 150 (after the update at 120) is written, then "kill"
-        orig(path, obj)
-        if obj["round"] == 1:
-            calls.append(obj["step"])
-            raise _Kill()
-
-    monkeypatch.setattr(store, "save_checkpoint", killing)
-    with pytest.raises(_Kill):
-        train_configs([cfg], tmp_path / "killed", progress=False)
-    monkeypatch.setattr(store, "save_checkpoint", orig)
-    assert calls == [150]
-    killed = train_configs([cfg], tmp_path / "killed", progress=False)[0]
-    assert killed.metrics(1)["resumed_from"] == 150
+    # the round-1 checkpoint at step 150 (after the mask update at 120) is written, then "kill"
+    clean, killed = kill_at_round_1_checkpoint_and_resume(cfg, tmp_path, monkeypatch, 150)
     for n in (0, 1):
         assert all(np.array_equal(a, b) for a, b in zip(killed.mask(n), clean.mask(n)))
-        assert _same_params(killed.weights(n), clean.weights(n))
+        assert same_params(killed.weights(n), clean.weights(n))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -2,15 +2,16 @@
 computations on an unstacked tiny model, IMP's counts at every round, SET's constant counts, batching and resume."""
 import numpy as np
 import pytest
+from conftest import kill_at_round_1_checkpoint_and_resume, same_params
 import torch
 from torch import nn
 
-from impkit import analysis, prune, store
+from impkit import analysis, prune
 from impkit import sparsifiers as S
 from impkit.dynamic import Dynamics, drop_and_regrow
 from impkit.presets import make_config
 from impkit.rounds import init_params
-from impkit.runs import Run, ensure_runs, train_configs
+from impkit.runs import Run, ensure_runs
 
 NEW = ("snip", "snip-iterative", "synflow", "obd", "obd-iterative", "set")
 OV = {"train.steps": 300, "train.t_rewind": 20, "train.eval_every": 60, "train.checkpoint_every": 0,
@@ -212,43 +213,21 @@ def test_a_replica_alone_equals_itself_in_a_batch(sparse_runs, tmp_path):
         batched = sparse_runs[name]
         for n in range(4):
             assert all(np.array_equal(a, b) for a, b in zip(alone.mask(n), batched.mask(n))), (name, n)
-            assert _same_params(alone.weights(n), batched.weights(n)), (name, n)
+            assert same_params(alone.weights(n), batched.weights(n)), (name, n)
 
 
-def _same_params(a, b) -> bool:
-    """Bit-for-bit equality of two runs' [(W, b), ...] per layer."""
-    return len(a) == len(b) and all(np.array_equal(x[0], y[0]) and np.array_equal(x[1], y[1]) for x, y in zip(a, b))
-
-
-class _Kill(BaseException):
-    pass
 
 
 def test_set_killed_mid_round_resumes_to_the_uninterrupted_run(tmp_path, monkeypatch):
     ov = {**OV, "train.steps": 300, "train.checkpoint_every": 150, "prune.rounds": 1}
     cfg = make_config("ci", "toy", "set", 0, ov)
-    clean = train_configs([cfg], tmp_path / "clean", progress=False)[0]
-    orig = store.save_checkpoint
-    calls = []
-
-    def killing(path, obj):  # the round-1 checkpoint at step 150 (after the update at 120) is written, then "kill"
-        orig(path, obj)
-        if obj["round"] == 1:
-            calls.append(obj["step"])
-            raise _Kill()
-
-    monkeypatch.setattr(store, "save_checkpoint", killing)
-    with pytest.raises(_Kill):
-        train_configs([cfg], tmp_path / "killed", progress=False)
-    monkeypatch.setattr(store, "save_checkpoint", orig)
-    assert calls == [150]
-    killed = train_configs([cfg], tmp_path / "killed", progress=False)[0]
-    assert killed.metrics(1)["resumed_from"] == 150
+    # the round-1 checkpoint at step 150 (after the mask update at 120) is written, then "kill"
+    clean, killed = kill_at_round_1_checkpoint_and_resume(cfg, tmp_path, monkeypatch, 150)
     ck_mask = prune.random_masks([m.shape for m in clean.mask(0)], cfg.prune, 1, 0)[0][0].numpy()
     assert not np.array_equal(clean.mask(1)[0], ck_mask)
     for n in (0, 1):
         assert all(np.array_equal(a, b) for a, b in zip(killed.mask(n), clean.mask(n)))
-        assert _same_params(killed.weights(n), clean.weights(n))
+        assert same_params(killed.weights(n), clean.weights(n))
 
 
 def test_count_matched_null_keeps_each_units_count():
