@@ -44,7 +44,8 @@ PRESETS: dict[str, dict] = {
     # like natural images'; impkit.data.nlgp). Until 2026-11-24 it was the saturating erf at gain g = 10 (kept in
     # the options: "g" is unused by the power, and the scale-study and dose-response pages follow that task as
     # "nlgp"); the heavy-tailed task ranked first in the appendix's screen (detection-rate gap per minute 0.88 vs
-    # 0.57), reproduced C4 where the erf task only partly did, and makes the kurtosis claim testable above 3. It is
+    # 0.57), reproduced C4 where the erf task only "partly" did (the verdict rules of the time, since replaced by
+    # impkit.verdicts' interval rule), and makes the kurtosis claim testable above 3. It is
     # the first candidate of the appendix notebook's screen (90_choosing_the_default), which reports in every build
     # whether it still ranks first among the candidates; the book quotes that result.
     "default": {
