@@ -106,7 +106,7 @@ def _tasks() -> list[Task]:
         Task("texture-short", R("texture-short", "heavy", "decisive",
                                 "Gaussian texture, classes differ at short range (NLGP p = 1)", 1.0,
                                 dict(p1.overrides), recorded=True),
-             question="Gaussian, class signal local", recorded_elsewhere="book/recorded/scale/dose-p1.json (2 seeds)",
+             question="Gaussian, class signal local", recorded_elsewhere="book/recorded/scale/dose-p1.json",
              own_clone=True),
         Task("texture-long", R("texture-long", "longrange", "decisive",
                                "Gaussian texture, classes differ only at long range", 1.0, recorded=True),
