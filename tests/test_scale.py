@@ -39,10 +39,22 @@ def test_nulls_and_seeds():
             [c.to_dict()["data"]["options"] for c in a]
     assert set(scale.NULL_SLUGS) <= {r.slug for r in scale.DOSE + scale.NULLS}
     assert set(scale.NULL_SLUGS) <= set(scale.recorded_slugs())
-    # at least 3 seeds everywhere; 5 where two seeds took under 3 minutes
+    # at least 3 seeds everywhere; 5 where the 2-seed recording trained in under 3 minutes
     assert all(r.seeds >= 3 for r in scale.LADDER + scale.DOSE + scale.NULLS)
-    assert {r.slug for r in scale.LADDER + scale.DOSE if r.seeds == 5} == {"nlgp-side32", "photos-base", "dose-p1",
-                                                                         "dose-p3"}
+    cheap = {s for s, m in scale.TWO_SEED_MINUTES.items() if m < 3.0}
+    assert {r.slug for r in scale.LADDER + scale.DOSE if r.seeds == 5} == cheap
+    assert {"nlgp-side32", "nlgp-data80k", "dose-g1", "dose-p1"} <= cheap and "nlgp-width512" not in cheap
+    # every recorded rung with a 2-seed time is a real rung, and every recorded rung but the paper's has one
+    assert set(scale.TWO_SEED_MINUTES) == {s for s in scale.recorded_slugs() if s not in
+                                           {r.slug for r in scale.NULLS} | {"paper"}}
+
+
+def test_recorded_summaries_hold_each_rungs_seeds():
+    """Every committed recorded summary has the seeds its rung declares (so a rule change of the seed count shows
+    up as a stale recording, not as a silently smaller one)."""
+    rec = scale.load_recorded()
+    for slug, s in rec.items():
+        assert s["seeds"] == list(range(scale.rung(slug).seeds)), slug
 
 
 def test_dose_points_span_sub_to_heavy_tailed():
