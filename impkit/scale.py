@@ -345,6 +345,29 @@ def claim_effects(s: dict) -> dict:
     return out
 
 
+def with_seeds(s: dict, keep: Sequence[int]) -> dict:
+    """Summary ``s`` restricted to the seeds in ``keep``: every condition's per-seed curves (rows of its (S, R)
+    arrays) and C4's per-seed shares. :func:`claim_effects` on the result judges the claims as a recording with
+    those seeds alone would have (e.g. a 5-seed rung's first 3 seeds, against the verdict of all 5)."""
+    keep = {int(k) for k in keep}
+    out = dict(s)
+    curves = {}
+    for cond, c in s.get("curves", {}).items():
+        rows = [i for i, sd in enumerate(c.get("seeds", [])) if int(sd) in keep]
+        curves[cond] = {k: ([v[i] for i in rows] if k not in ("rounds", "sparsity", "seeds") and isinstance(v, list)
+                            and len(v) == len(c["seeds"]) else v) for k, v in c.items()}
+        curves[cond]["seeds"] = [c["seeds"][i] for i in rows]
+    out["curves"] = curves
+    c4 = dict(s.get("c4", {}))
+    if c4.get("seeds"):
+        rows = [i for i, sd in enumerate(c4["seeds"]) if int(sd) in keep]
+        for k in ("seeds", "on_time_share", "shuffled_share"):
+            c4[k] = [c4[k][i] for i in rows]
+    out["c4"] = c4
+    out["seeds"] = [sd for sd in s.get("seeds", []) if int(sd) in keep]
+    return out
+
+
 def analysis_nulls(s: dict) -> dict:
     """The nulls computed from the runs themselves, as effects on their claim's axis (no retraining): ``"C3b"``,
     the C3b effect with IMP's masks replaced by random masks of IMP's per-unit counts, |κ_null − 3| − |κ_one-shot −

@@ -155,6 +155,42 @@ eff = pd.DataFrame([{"rung": s, **{f"{k}": summaries[s]["claims"][k]["mean"] for
 display(table(eff, title="Effects at the last round (mean, 90 % interval, smallest detectable effect)"))
 
 # %% [markdown]
+# ## Five seeds against their first three
+# Rungs whose two-seed recording trained in under 3 minutes record five seeds (the rule of the verdicts' issue,
+# `impkit.scale.seeds_for`). Five of them — nlgp-data80k, nlgp-steps8k, heavy-side32, dose-g1 and dose-g3 — were
+# first recorded with three, and raised to five on 2026-12-06 after their three-seed verdicts were known, to follow
+# that rule. Adding seeds after seeing a result is a choice a reader should be able to check, so every five-seed
+# recording is judged here twice: with all its seeds (its verdict everywhere on these pages) and with seeds 0–2
+# alone (`impkit.scale.with_seeds`: the same runs, so for those five rungs the three-seed recording's own verdicts).
+
+# %%
+# NBVAL_CHECK_OUTPUT
+five = sorted(k for k, v in rec.items() if len(v["seeds"]) >= 5)
+rows, changed = [], []
+for slug in five:
+    first3 = scale.claim_effects(scale.with_seeds(rec[slug], [0, 1, 2]))
+    row = {"rung": slug, "seeds": len(rec[slug]["seeds"])}
+    for k in CLAIMS:
+        if k in rec[slug]["claims"] and k in first3:
+            a, b = rec[slug]["verdicts"][k], first3[k].verdict
+            row[k] = a if a == b else f"{a} (3 seeds: {b})"
+            if a != b:
+                changed.append(f"{slug} {k}: {b} with 3 seeds, {a} with {len(rec[slug]['seeds'])}")
+    rows.append(row)
+n_judged = sum(1 for slug in five for k in CLAIMS if k in rec[slug]["claims"])
+seed_text = ((f"{len(changed)} of {n_judged} verdicts of the {len(five)} five-seed recordings differ from their "
+              f"first three seeds'" + (": " + "; ".join(changed) if changed else "")) if five else
+             "no five-seed recording is shown at this preset")
+glue("scale_seed_changes", seed_text, display=False)
+if rows:
+    display(table(pd.DataFrame(rows).set_index("rung"), integer=["seeds"],
+                  title="Verdicts with all seeds (in brackets where seeds 0–2 alone say otherwise)"))
+report([seed_text])
+
+# %% [markdown]
+# {glue:text}`scale_seed_changes`.
+
+# %% [markdown]
 # ## Verdict per claim across the ladder
 
 # %%

@@ -175,6 +175,29 @@ def test_effects_and_seed_effects(tiny_summary):
     np.testing.assert_allclose(se["C2b"], w["random_clone"] - w["imp_clone"])
 
 
+def test_with_seeds_judges_a_subset_as_its_own_recording(tiny_summary):
+    s, _ = tiny_summary
+    same = scale.claim_effects(scale.with_seeds(s, [0, 1]))
+    for k, e in same.items():
+        assert e.mean == pytest.approx(s["claims"][k]["mean"], nan_ok=True) and e.verdict == s["verdicts"][k]
+    one = scale.with_seeds(s, [1])
+    assert one["seeds"] == [1] and one["c4"]["seeds"] == [1] and s["seeds"] == [0, 1]   # the original untouched
+    for cond, c in one["curves"].items():
+        assert c["seeds"] == [1] and c["rounds"] == s["curves"][cond]["rounds"]
+        np.testing.assert_array_equal(np.asarray(c["width_median"]), np.asarray(s["curves"][cond]["width_median"])[1:])
+    assert one["c4"]["on_time_share"] == s["c4"]["on_time_share"][1:]
+    assert scale.claim_effects(one)["C2b"].n == 1
+
+
+def test_with_seeds_on_a_five_seed_recording():
+    rec = scale.load_recorded(slugs=["nlgp-side32"])["nlgp-side32"]
+    assert rec["seeds"] == [0, 1, 2, 3, 4]
+    full, first3 = scale.claim_effects(rec), scale.claim_effects(scale.with_seeds(rec, [0, 1, 2]))
+    assert full["C2b"].mean == pytest.approx(rec["claims"]["C2b"]["mean"]) and full["C2b"].n == 5
+    assert first3["C2b"].n == 3 and first3["C4"].n == 3
+    assert list(first3["C2b"].values) == pytest.approx(list(full["C2b"].values)[:3])
+
+
 def test_null_pools_are_centred_and_null_effects_read_back(tiny_summary, tmp_path):
     s, _ = tiny_summary
     scale.write_summary(s, tmp_path / "dose-p1.json")
