@@ -607,12 +607,19 @@ def read_summary(path: str | Path, fmt: str | tuple = READ_FORMATS,
 
 def source_label(s: dict) -> str:
     """Where summary ``s`` comes from, for tables: "this build" (measured now), or "recorded DATE, DEVICE, N min"
-    from the provenance :func:`record` wrote."""
+    from the provenance :func:`record` wrote, N the recording's wall time. Where the summary's own training time
+    (``minutes``: every run's share of its batches, whenever trained) differs from it by a minute or more, it is
+    given too: a recording that reused runs of an earlier one (e.g. seeds added) took less wall time than its runs
+    cost, and one on contended cores took more."""
     pv = s.get("provenance")
     if not pv:
         return "this build"
     minutes = (pv.get("wall_s") or float("nan")) / 60
-    return f"recorded {str(pv.get('date', '?'))[:10]}, {pv.get('device', '?')}, {minutes:.0f} min"
+    out = f"recorded {str(pv.get('date', '?'))[:10]}, {pv.get('device', '?')}, {minutes:.0f} min"
+    training = float(s.get("minutes") or float("nan"))
+    if np.isfinite(training) and np.isfinite(minutes) and abs(round(training) - round(minutes)) >= 1:
+        out += f" ({training:.0f} min of training)"
+    return out
 
 
 def load_recorded(directory: str | Path = RECORDED_DIR, slugs: Iterable[str] | None = None) -> dict[str, dict]:

@@ -95,7 +95,8 @@ glue("scale_n_recorded", len(rec), display=False)
 # ## The rungs
 # One row per rung (named as in `python -m impkit.scale list`) and per null run: its task, what was changed, its
 # network, steps per round and training rows, seeds, where its numbers come from (trained on this build, or recorded:
-# date, device, wall time of the recording), IMP's dense and last-round test accuracy, and each claim's verdict.
+# date, device, wall time of the recording, and its runs' training time where that differs: seeds added to an
+# earlier recording reuse its runs), IMP's dense and last-round test accuracy, and each claim's verdict.
 
 # %%
 def _acc(s, which):

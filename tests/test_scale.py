@@ -247,3 +247,6 @@ def test_source_label():
     assert scale.source_label({"curves": {}}) == "this build"
     s = {"provenance": {"date": "2026-11-24 19:55 UTC", "device": "cpu", "wall_s": 150.0}}
     assert scale.source_label(s) == "recorded 2026-11-24, cpu, 2 min"
+    assert scale.source_label({**s, "minutes": 2.2}) == "recorded 2026-11-24, cpu, 2 min"   # same minute: once
+    # seeds added to an earlier recording: its runs cost more than the recording's wall time
+    assert scale.source_label({**s, "minutes": 11.9}) == "recorded 2026-11-24, cpu, 2 min (12 min of training)"
