@@ -181,3 +181,38 @@ def test_pybtex_style_labels_like_the_citations_and_sorts_by_author():
         ("a", "Hyvärinen and Oja, 2000"), ("d", "van Rossum et al., 2009"),
         ("b", "Zed and Young, 2020a"), ("c", "Zed and Young, 2020b")]
     assert "ImageNet" in formatted[2].text.render_as("text")
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# tools/check_pages.py: a page that redirects while it is measured (the site's index.html) is measured where it lands
+
+cp = _load(ROOT / "tools" / "check_pages.py", "check_pages")
+
+
+class _FakeDevTools(cp.Browser):
+    """A Browser without Chromium: ``call`` answers from a script, ``wait_for`` always sees the event."""
+
+    def __init__(self, evaluate_errors: list[str]):
+        self.errors, self.calls, self.events, self.favicon, self.timeout = list(evaluate_errors), [], [], "\0", 1.0
+
+    def call(self, method, session=False, **params):
+        self.calls.append(method)
+        if method == "Runtime.evaluate" and self.errors:
+            raise RuntimeError(f"{method}: {{'code': -32000, 'message': '{self.errors.pop(0)}'}}")
+        return {"result": {"value": {"formulas": 0}}} if method == "Runtime.evaluate" else {}
+
+    def wait_for(self, method, timeout):
+        return method == "Page.loadEventFired"
+
+
+def test_check_pages_measures_the_page_a_redirect_lands_on(monkeypatch):
+    monkeypatch.setattr(cp.time, "sleep", lambda s: None)
+    b = _FakeDevTools(["Inspected target navigated or closed"])
+    page = b.open("http://127.0.0.1/index.html")
+    assert page["loaded"] is True and page["formulas"] == 0 and page["failed"] == []
+    assert b.calls == ["Page.navigate", "Runtime.evaluate", "Runtime.evaluate"]
+    # another error, or a page that keeps navigating, is still an error
+    with pytest.raises(RuntimeError, match="Target closed"):
+        _FakeDevTools(["Target closed"]).open("http://127.0.0.1/a.html")
+    with pytest.raises(RuntimeError, match="navigated"):
+        _FakeDevTools(["Inspected target navigated or closed"] * cp.NAVIGATIONS).open("http://127.0.0.1/a.html")

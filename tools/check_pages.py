@@ -43,6 +43,8 @@ CHROMIUM_FLAGS = [
     "--remote-debugging-port=0", "--remote-allow-origins=*",
 ]
 
+NAVIGATIONS = 3  # a page may redirect this many times while it is measured
+
 # Run in the page once it has loaded: wait for MathJax's typesetting and the fonts, then measure.
 MEASURE = r"""
 (async () => {
@@ -170,8 +172,18 @@ class Browser:
         self.events = []
         self.call("Page.navigate", url=url, session=True)
         loaded = self.wait_for("Page.loadEventFired", self.timeout)
-        result = self.call("Runtime.evaluate", expression=MEASURE, awaitPromise=True, returnByValue=True,
-                           session=True)
+        for attempt in range(NAVIGATIONS):
+            try:
+                result = self.call("Runtime.evaluate", expression=MEASURE, awaitPromise=True, returnByValue=True,
+                                   session=True)
+                break
+            except RuntimeError as e:
+                # a page that redirects (the site's index.html: <meta http-equiv="Refresh">) can navigate while
+                # it is measured; measure the page it lands on, once that has loaded
+                if "navigated or closed" not in str(e) or attempt == NAVIGATIONS - 1:
+                    raise
+                self.events = [ev for ev in self.events if ev.get("method") != "Page.loadEventFired"]
+                loaded = self.wait_for("Page.loadEventFired", self.timeout)
         if "exceptionDetails" in result:
             raise RuntimeError(f"{url}: {result['exceptionDetails']}")
         page = result["result"]["value"]
