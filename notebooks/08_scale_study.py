@@ -167,7 +167,7 @@ display(table(eff, title="Effects at the last round (mean, 90 % interval, smalle
 # %%
 # NBVAL_CHECK_OUTPUT
 five = sorted(k for k, v in rec.items() if len(v["seeds"]) >= 5)
-rows, changed = [], []
+rows, changed, decisive = [], [], 0
 for slug in five:
     first3 = scale.claim_effects(scale.with_seeds(rec[slug], [0, 1, 2]))
     row = {"rung": slug, "seeds": len(rec[slug]["seeds"])}
@@ -177,10 +177,12 @@ for slug in five:
             row[k] = a if a == b else f"{a} (3 seeds: {b})"
             if a != b:
                 changed.append(f"{slug} {k}: {b} with 3 seeds, {a} with {len(rec[slug]['seeds'])}")
+                decisive += bool({a, b} & {verdicts.REPRODUCED, verdicts.OPPOSITE})
     rows.append(row)
 n_judged = sum(1 for slug in five for k in CLAIMS if k in rec[slug]["claims"])
 seed_text = ((f"{len(changed)} of {n_judged} verdicts of the {len(five)} five-seed recordings differ from their "
-              f"first three seeds'" + (": " + "; ".join(changed) if changed else "")) if five else
+              f"first three seeds', {decisive} of them into or out of reproduced or opposite"
+              + (": " + "; ".join(changed) if changed else "")) if five else
              "no five-seed recording is shown at this preset")
 glue("scale_seed_changes", seed_text, display=False)
 if rows:
