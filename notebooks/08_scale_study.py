@@ -207,9 +207,11 @@ for key in CLAIMS:
     b = scale.seed_effects(summaries[base_slug]).get(key, [np.nan])
     t = scale.seed_effects(summaries[top_slug]).get(key, [np.nan])
     trends[key] = tr = verdicts.scale_trend(names, vs, b, t, verdicts.CLAIMS[key].delta)
-    counts = ", ".join(f"{v} at {len(tr.by_verdict[v])}" for v in verdicts.VERDICTS if tr.by_verdict[v])
-    where = f"of {len(names)} rungs: {counts}" + (f" (first reproduced: {tr.first_reproduced})"
-                                                   if tr.first_reproduced else "")
+    # the rungs of a decisive verdict are named where they are few (the rest: the table above)
+    counts = ", ".join(f"{v} at {len(tr.by_verdict[v])}" + (
+        f" ({', '.join(tr.by_verdict[v])})" if v in (verdicts.REPRODUCED, verdicts.OPPOSITE)
+        and len(tr.by_verdict[v]) <= 4 else "") for v in verdicts.VERDICTS if tr.by_verdict[v])
+    where = f"of {len(names)} rungs: {counts}"
     nulls = [f"{s}: {summaries[s]['verdicts'].get(key, verdicts.UNDEFINED)}" for s in null_order]
     null_text = ("; null runs — " + ", ".join(nulls)) if nulls else "; no null run recorded"
     change = (f"{tr.change.text} from {base_slug} to {top_slug} "
