@@ -59,7 +59,8 @@ class PruningMethod:
     """A registered method: ``name`` (config and CLI value), display ``label`` and ``colour``, ``help`` (one line),
     ``masks(ctx)`` computing m(n) for n >= 1, ``global_scope`` (whether ``prune.scope="global"`` makes sense) and
     ``dynamics`` (:class:`impkit.dynamic.Dynamics` for a method whose mask changes during training, e.g. SET: then
-    ``masks(ctx)`` is the mask round n starts from; None for the usual fixed mask)."""
+    ``masks(ctx)`` is the mask round n starts from; None for the usual fixed mask) and ``marker`` (matplotlib
+    marker of its curves: with nine methods on one axis, colour alone does not tell every pair apart)."""
 
     name: str
     label: str
@@ -68,6 +69,7 @@ class PruningMethod:
     masks: MaskFn
     global_scope: bool = True
     dynamics: object = None
+    marker: str = "o"
 
 
 _REGISTRY: dict[str, PruningMethod] = {}
@@ -75,14 +77,14 @@ PAPER_METHODS = ("imp", "oneshot", "random")  # the paper's method and its two b
 
 
 def register(name: str, *, label: str, colour: str, help: str, global_scope: bool = True,
-             dynamics=None) -> Callable[[MaskFn], MaskFn]:
-    """Decorator: register ``fn(ctx: MaskContext) -> Masks`` as the pruning method ``name`` (``dynamics``: see
-    :class:`PruningMethod`)."""
+             dynamics=None, marker: str = "o") -> Callable[[MaskFn], MaskFn]:
+    """Decorator: register ``fn(ctx: MaskContext) -> Masks`` as the pruning method ``name`` (``dynamics``,
+    ``marker``: see :class:`PruningMethod`)."""
 
     def deco(fn: MaskFn) -> MaskFn:
         if name in _REGISTRY:
             raise ValueError(f"pruning method {name!r} is already registered")
-        _REGISTRY[name] = PruningMethod(name, label, colour, help, fn, global_scope, dynamics)
+        _REGISTRY[name] = PruningMethod(name, label, colour, help, fn, global_scope, dynamics, marker)
         return fn
 
     return deco
@@ -147,14 +149,14 @@ from impkit import cavity_pruning as _cavity  # noqa: E402  (light: loads impkit
 _GREEN, _PURPLE = "#009E73", "#CC79A7"  # Okabe-Ito bluish green and reddish purple
 
 
-@register("cavity", label="cavity", colour=_GREEN, global_scope=False,
+@register("cavity", label="cavity", colour=_GREEN, global_scope=False, marker="s",
           help="cavity-guided: first layer loses the surviving weights with the largest cavity score at "
                "θ(t_rewind) ⊙ m(n-1); other layers by magnitude as IMP")
 def cavity_masks(ctx: MaskContext) -> Masks:
     return _cavity.method_masks(ctx, point="rewind")
 
 
-@register("cavity-trained", label="cavity at θ(T)", colour=_PURPLE, global_scope=False,
+@register("cavity-trained", label="cavity at θ(T)", colour=_PURPLE, global_scope=False, marker="D",
           help="cavity-guided, first layer scored at θ(T) of round n-1 ⊙ m(n-1) instead of the rewind point")
 def cavity_trained_masks(ctx: MaskContext) -> Masks:
     return _cavity.method_masks(ctx, point="trained")
@@ -168,44 +170,44 @@ from impkit import sparsifiers as _sp  # noqa: E402
 _ORANGE, _SKY, _YELLOW, _BROWN, _OLIVE, _GREY = "#E69F00", "#56B4E9", "#B8A100", "#8C564B", "#6B8E23", "#7F7F7F"
 
 
-@register("snip", label="SNIP", colour=_ORANGE, global_scope=False,
+@register("snip", label="SNIP", colour=_ORANGE, global_scope=False, marker="s",
           help="SNIP (Lee et al. 2019): one shot by |∂L/∂θ ⊙ θ| at θ(0) on a minibatch, to round n's counts")
 def snip_method_masks(ctx: MaskContext) -> Masks:
     return Masks.from_tensors(*_sp.snip_masks(ctx, iterative=False))
 
 
-@register("snip-iterative", label="iterative SNIP", colour=_SKY, global_scope=False,
+@register("snip-iterative", label="iterative SNIP", colour=_SKY, global_scope=False, marker="D",
           help="iterative SNIP (de Jorge et al. 2021): |∂L/∂θ ⊙ θ| recomputed at θ(0) ⊙ m(n-1), no training")
 def snip_iterative_method_masks(ctx: MaskContext) -> Masks:
     return Masks.from_tensors(*_sp.snip_masks(ctx, iterative=True))
 
 
-@register("synflow", label="SynFlow", colour=_YELLOW, global_scope=False,
+@register("synflow", label="SynFlow", colour=_YELLOW, global_scope=False, marker="v",
           help="SynFlow (Tanaka et al. 2020): data-free synaptic-flow score at θ(0), iterative to round n's counts")
 def synflow_method_masks(ctx: MaskContext) -> Masks:
     return Masks.from_tensors(*_sp.synflow_masks(ctx))
 
 
-@register("obd", label="OBD", colour=_BROWN, global_scope=False,
+@register("obd", label="OBD", colour=_BROWN, global_scope=False, marker="^",
           help="Optimal Brain Damage (LeCun et al. 1990): saliency ½ h θ² of the dense round-0 θ(T), one shot")
 def obd_method_masks(ctx: MaskContext) -> Masks:
     return Masks.from_tensors(*_sp.obd_masks(ctx, iterative=False))
 
 
-@register("obd-iterative", label="iterative OBD", colour=_OLIVE, global_scope=False,
+@register("obd-iterative", label="iterative OBD", colour=_OLIVE, global_scope=False, marker="P",
           help="OBD on IMP's schedule: saliency ½ h θ² of θ(T) of round n-1 ⊙ m(n-1)")
 def obd_iterative_method_masks(ctx: MaskContext) -> Masks:
     return Masks.from_tensors(*_sp.obd_masks(ctx, iterative=True))
 
 
-@register("set", label="SET", colour=_GREY, global_scope=False, dynamics=_sp.SET_DYNAMICS,
+@register("set", label="SET", colour=_GREY, global_scope=False, marker="X", dynamics=_sp.SET_DYNAMICS,
           help="SET (Mocanu et al. 2018): sparse from θ(0) at round n's counts, periodic magnitude drop and "
                "random regrowth")
 def set_method_masks(ctx: MaskContext) -> Masks:
     return Masks.from_tensors(*_sp.set_start_masks(ctx))
 
 
-@register("rigl", label="RigL", colour="#17BECF", global_scope=False, dynamics=_sp.RIGL_DYNAMICS,
+@register("rigl", label="RigL", colour="#17BECF", global_scope=False, marker="*", dynamics=_sp.RIGL_DYNAMICS,
           help="RigL (Evci et al. 2020): as SET, but regrowth by the largest |∂L/∂W| on a minibatch and ζ "
                "cosine-decayed")
 def rigl_method_masks(ctx: MaskContext) -> Masks:

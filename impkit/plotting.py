@@ -58,6 +58,13 @@ def condition_color(key: Condition | str, i: int = 0) -> str:
     return method_color(key.method, i) if isinstance(key, Condition) else _CYCLE[i % len(_CYCLE)]
 
 
+def condition_marker(key: Condition | str) -> str:
+    """Marker of a curve: its method's registry marker for a registered :class:`Condition`, "o" otherwise."""
+    if isinstance(key, Condition) and key.method in methods.names():
+        return methods.get(key.method).marker
+    return "o"
+
+
 def condition_style(key: Condition | str) -> tuple[str, str]:
     """(line style, legend label) of a curve: dashed for a Gaussian clone, solid otherwise; the label is
     :attr:`Condition.display` for a condition, the key itself for any other key."""
@@ -298,7 +305,7 @@ def metric_vs_sparsity(curves: Mapping[Condition | str, Mapping], ylabel: str, a
             hi = np.asarray(c.get("max", mean), float)
         color = condition_color(key, i)
         ls, name = condition_style(key)
-        ax.plot(x, mean, ls, color=color, marker="o", markersize=2.5, label=name)
+        ax.plot(x, mean, ls, color=color, marker=condition_marker(key), markersize=3.5, label=name)
         ax.fill_between(x, lo, hi, color=color, alpha=0.18, linewidth=0)
     if hline is not None:
         ax.axhline(hline, color="0.5", lw=0.8, ls=":")

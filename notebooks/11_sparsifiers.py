@@ -160,22 +160,40 @@ def _pct(e):
 
 
 def effect_tables(effects):
-    """The three tables of one set of effects (locality vs null, robustness vs null, accuracy), ≤ 6 columns each."""
-    loc, rob, acc = [], [], []
+    """The tables of one set of effects, title -> frame, each narrow enough for the page (so none is split into
+    chunks without its row labels): locality against the null, each method's clone against its data (one row per
+    method with both), the robustness measures against the null, and accuracy against IMP."""
+    loc, cmp, det, li, acc = [], [], [], [], []
     for e in effects:
         c, r = e["condition"].display, e["robustness"]
         cd = e["clone_minus_data"]
         loc.append({"condition": c, "σx (px)": e["width"], "σx null": e["null_width"],
-                    "null − method": e["locality"].text, "verdict": e["locality"].verdict,
-                    "clone − data": cd.verdict if cd is not None else ""})
-        rob.append({"condition": c, "detected": e["detected"], "null": e["null_detected"],
-                    "detection": r["detection rate"].verdict, "LI": e["li"], "LI null": e["null_li"],
-                    "LI verdict": r["locality index"].verdict})
+                    "null − method": e["locality"].text, "verdict": e["locality"].verdict})
+        if cd is not None:
+            cmp.append({"condition": c, "σx clone − data": cd.text, "verdict": cd.verdict})
+        det.append({"condition": c, "detected": e["detected"], "null": e["null_detected"],
+                    "verdict": r["detection rate"].verdict, "σx detected": e["width_detected"],
+                    "σx det. null": e["null_width_detected"], "σx verdict": r["width (detected units)"].verdict})
+        li.append({"condition": c, "LI": e["li"], "LI null": e["null_li"], "verdict": r["locality index"].verdict})
         a = e["accuracy_vs_imp"]
         acc.append({"condition": c, "accuracy": e["accuracy"], "method − IMP": _pct(a) if a is not None else "",
-                    "vs IMP": a.verdict if a is not None else "", "σx detected": e["width_detected"],
-                    "null": e["null_width_detected"], "verdict": r["width (detected units)"].verdict})
-    return tuple(pd.DataFrame(t).set_index("condition") for t in (loc, rob, acc))
+                    "verdict": a.verdict if a is not None else ""})
+
+    def frame(rows):
+        return pd.DataFrame(rows).set_index("condition") if rows else pd.DataFrame()
+
+    return {"locality: paper RF width (px) against the count-matched null": frame(loc),
+            "each method's masks on the clone against the data (C2a's comparison, px)": frame(cmp),
+            "robustness: units with a detected peak, and the width over them (px), against the null": frame(det),
+            "robustness: locality index (LI) against the null": frame(li),
+            "accuracy against IMP (points)": frame(acc)}
+
+
+def show_tables(effects, prefix: str = ""):
+    """Display :func:`effect_tables` (the empty ones left out), each title prefixed."""
+    for title, df in effect_tables(effects).items():
+        if len(df):
+            display(table(df, digits=3 if title.startswith("accuracy") else 2, title=prefix + title))
 
 
 def glue_effects(effects, tag, shown=None):
@@ -296,10 +314,7 @@ def show_recorded(ds, tag, title):
     curves_figure(rec["rows"], title)
     plt.show()
     last = effects[0]["round"]
-    loc, rob, acc = effect_tables(effects)
-    display(table(loc, digits=2, title=f"{title}: locality at the last round ({last}), paper RF width (px)"))
-    display(table(rob, digits=2, title="robustness: units with a detected peak, locality index (LI), vs the null"))
-    display(table(acc, digits=3, title="accuracy vs IMP; width over detected units vs the null"))
+    show_tables(effects, prefix=f"{title}, last round ({last}) · ")
     if tot:
         print(f"SynFlow's construction: {ok} of {tot} units keep exactly their largest |θ(0)|.")
     return effects
@@ -482,10 +497,7 @@ for method in methods:
 # %%
 curves_figure(live_rows, f"live check at {train_preset} sizes")
 plt.show()
-loc, rob, acc = effect_tables(eff_live)
-display(table(loc, digits=2, title=f"live check, last round ({eff_live[0]['round']}): locality (px)"))
-display(table(rob, digits=2, title="live check: robustness vs the null"))
-display(table(acc, digits=3, title="live check: accuracy vs IMP; width over detected units vs the null"))
+show_tables(eff_live, prefix=f"live check, last round ({eff_live[0]['round']}) · ")
 sf_ok, sf_tot = SP.synflow_construction(runs)
 glue("sp_synflow_share", 100 * sf_ok / max(sf_tot, 1), display=False)
 print(f"SynFlow: {sf_ok} of {sf_tot} units keep exactly their largest |θ(0)|")

@@ -54,6 +54,24 @@ def test_figures_build():
     assert lines["random (clone)"].get_color() == methods.get("random").colour
 
 
+def test_every_pair_of_methods_differs_in_colour_or_marker_and_curves_use_the_marker():
+    from impkit import sparsifiers as SP
+
+    page = [*SP.PAGE_METHODS]  # the sparsifiers page draws these on one axis
+    assert len({methods.get(m).colour for m in methods.names()}) == len(methods.names())
+    # colours close enough to confuse (random's vermillion, SNIP's orange) are told apart by the marker
+    assert methods.get("random").marker != methods.get("snip").marker
+    assert len({methods.get(m).marker for m in page if m not in ("imp", "oneshot", "random")}) == \
+        len([m for m in page if m not in ("imp", "oneshot", "random")])
+    sp = np.array([0.0, 0.5, 0.75])
+    fig = plotting.metric_vs_sparsity({Condition(m): {"sparsity": sp, "mean": sp} for m in page} |
+                                      {"other": {"sparsity": sp, "mean": sp}}, "x")
+    lines = {l.get_label(): l for l in fig.axes[0].get_lines()}
+    for m in page:
+        assert lines[Condition(m).display].get_marker() == methods.get(m).marker
+    assert lines["other"].get_marker() == "o" and plotting.condition_marker(Condition("unregistered")) == "o"
+
+
 def test_curve_keys_take_registry_names_and_colours():
     assert plotting.condition_style(Condition("oneshot", True)) == ("--", "one-shot (clone)")
     assert plotting.condition_color(Condition("random")) == methods.get("random").colour
