@@ -6,6 +6,8 @@ it is about 100 times the figure printed here; stated in impkit.sparsifiers). Ma
 scores on the CPU in float64 as the methods compute them; inputs are random rows (the cost does not depend on their
 values). SET's and RigL's cost per round is their number of updates times one update of one replica
 (impkit.dynamic) on the CPU; RigL's includes its dense gradient on one minibatch of the preset's batch size.
+Last, the memory one mask update takes beyond its inputs, measured in a fresh process, beside what impkit.plan
+budgets for it.
 """
 from __future__ import annotations
 
@@ -87,15 +89,53 @@ def bench_masks(dims, side, n=5):
         print(f"  {label}: {name:<38} {s * 1e3:9.1f} ms per round")
 
 
+def _workspace_child(rows: int, side: int) -> None:
+    """Print the peak resident bytes one drop-and-regrow update of ``rows`` replicas of a side × side layer adds
+    over its inputs (run in a fresh process: the resident high-water mark is per process)."""
+    import resource
+
+    from impkit.dynamic import drop_and_regrow
+
+    g = torch.Generator().manual_seed(0)
+    W = torch.randn(rows, side, side, generator=g)
+    M = (torch.rand(rows, side, side, generator=g) < 0.2).float()
+    keys = torch.rand(rows, side * side, generator=g)
+    idx, drop = torch.arange(rows), torch.full((rows,), side, dtype=torch.long)
+    drop_and_regrow(W[:1, :8, :8].clone(), M[:1, :8, :8].clone(), idx[:1], drop[:1], keys[:1, :64].clone())  # init
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    drop_and_regrow(W, M, idx, drop, keys)
+    print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)  # Linux reports KiB
+
+
+def bench_update_workspace(rows: int = 16, side: int = 1024) -> None:
+    """Measured workspace of one SET/RigL mask update (one chunk of impkit.dynamic.UPDATE_ELEMS weights) beside
+    the bytes per weight impkit.plan budgets for it (plan.SORT_BYTES_PER_WEIGHT)."""
+    import subprocess
+    import sys
+
+    from impkit.plan import SORT_BYTES_PER_WEIGHT
+
+    n = rows * side * side
+    out = subprocess.run([sys.executable, __file__, "--workspace-child", str(rows), str(side)], check=True,
+                         capture_output=True, text=True).stdout.split()[-1]
+    measured = int(out) / n
+    print(f"  mask-update workspace, {n:,} weights in one chunk: measured {measured:.1f} B/weight (peak resident "
+          f"over the inputs), planned {SORT_BYTES_PER_WEIGHT} B/weight (ratio {SORT_BYTES_PER_WEIGHT / measured:.2f})")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--skip-paper", action="store_true", help="only the default preset's size")
+    ap.add_argument("--workspace-child", nargs=2, type=int, metavar=("ROWS", "SIDE"), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
+    if a.workspace_child:
+        return _workspace_child(*a.workspace_child)
     print(f"mask cost per round (round 5), CPU, {torch.get_num_threads()} threads; SNIP on {SNIP_INPUTS} rows, "
           f"OBD on {OBD_INPUTS} rows")
     bench_masks([576, 128, 2], 24)
     if not a.skip_paper:
         bench_masks([3072, 1024, 10], 32)
+    bench_update_workspace()
 
 
 if __name__ == "__main__":
