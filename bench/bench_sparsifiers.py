@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import torch
 
@@ -92,9 +93,15 @@ def bench_masks(dims, side, n=5):
 def _workspace_child(rows: int, side: int) -> None:
     """Print the peak resident bytes one drop-and-regrow update of ``rows`` replicas of a side × side layer adds
     over its inputs (run in a fresh process: the resident high-water mark is per process)."""
-    import resource
-
     from impkit.dynamic import drop_and_regrow
+
+    def peak() -> int:
+        # this process's own resident high-water mark (VmHWM, bytes): getrusage's ru_maxrss would carry over the
+        # parent's from before exec
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
 
     g = torch.Generator().manual_seed(0)
     W = torch.randn(rows, side, side, generator=g)
@@ -102,25 +109,33 @@ def _workspace_child(rows: int, side: int) -> None:
     keys = torch.rand(rows, side * side, generator=g)
     idx, drop = torch.arange(rows), torch.full((rows,), side, dtype=torch.long)
     drop_and_regrow(W[:1, :8, :8].clone(), M[:1, :8, :8].clone(), idx[:1], drop[:1], keys[:1, :64].clone())  # init
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = peak()
     drop_and_regrow(W, M, idx, drop, keys)
-    print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)  # Linux reports KiB
+    print(peak() - before)
 
 
-def bench_update_workspace(rows: int = 16, side: int = 1024) -> None:
-    """Measured workspace of one SET/RigL mask update (one chunk of impkit.dynamic.UPDATE_ELEMS weights) beside
-    the bytes per weight impkit.plan budgets for it (plan.SORT_BYTES_PER_WEIGHT)."""
+def workspace_per_weight(rows: int, side: int) -> float:
+    """Measured bytes per weight one mask update of ``rows`` replicas of a side × side layer adds over its inputs
+    (peak resident memory, in a fresh process)."""
     import subprocess
     import sys
 
-    from impkit.plan import SORT_BYTES_PER_WEIGHT
-
-    n = rows * side * side
     out = subprocess.run([sys.executable, __file__, "--workspace-child", str(rows), str(side)], check=True,
                          capture_output=True, text=True).stdout.split()[-1]
-    measured = int(out) / n
-    print(f"  mask-update workspace, {n:,} weights in one chunk: measured {measured:.1f} B/weight (peak resident "
-          f"over the inputs), planned {SORT_BYTES_PER_WEIGHT} B/weight (ratio {SORT_BYTES_PER_WEIGHT / measured:.2f})")
+    return int(out) / (rows * side * side)
+
+
+def bench_update_workspace() -> None:
+    """Measured workspace of one SET/RigL mask update, for a small chunk and a full one
+    (impkit.dynamic.UPDATE_ELEMS weights), beside the bytes per weight impkit.plan budgets
+    (plan.SORT_BYTES_PER_WEIGHT)."""
+    from impkit.plan import SORT_BYTES_PER_WEIGHT
+
+    for rows, side in ((4, 512), (16, 1024)):
+        measured = workspace_per_weight(rows, side)
+        print(f"  mask-update workspace, {rows * side * side:>10,} weights in one chunk: measured {measured:.1f} "
+              f"B/weight (peak resident over the inputs), planned {SORT_BYTES_PER_WEIGHT} "
+              f"(ratio {SORT_BYTES_PER_WEIGHT / max(measured, 1e-9):.2f})")
 
 
 def main(argv=None):

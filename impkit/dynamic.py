@@ -42,7 +42,7 @@ import torch
 
 from impkit.seeding import derive_seed
 
-UPDATE_ELEMS = 1 << 24  # weights updated at once (the sorts' workspace: 36 B per weight measured, <= 0.7 GB)
+UPDATE_ELEMS = 1 << 24  # weights updated at once (the sorts' workspace: <= 44 B per weight, 0.7 GB)
 MASK_UPDATE = "mask-update"  # the random stream of regrowth: derive_seed(seed, MASK_UPDATE, n, t, layer)
 RIGL_BATCH = "rigl-batch"  # the minibatch of RigL's gradient: derive_seed(seed, RIGL_BATCH, n, t)
 REGROW = ("random", "gradient")

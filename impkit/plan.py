@@ -12,7 +12,7 @@ A batch of R replicas needs, on the training device,
   most 2^25 input values at a time), a few hundred MB at the paper's sizes.
 * **mask updates** of methods whose mask changes during training (SET, RigL: :mod:`impkit.dynamic`), on top of
   the workspace (:func:`dynamic_bytes`): the sorts of one chunk of drop-and-regrow (budgeted at 44 bytes per
-  weight, 36 measured by ``make bench``, regrowth keys included, over at most
+  weight, 36-43 measured by ``make bench``, regrowth keys included, over at most
   :data:`impkit.dynamic.UPDATE_ELEMS` weights or one replica's largest layer)
   and, for gradient regrowth (RigL), a copy of the weights of the batch's dynamic replicas with their dense
   gradients (8 bytes per weight) and the activations of one minibatch.
@@ -201,8 +201,8 @@ class Batch:
         return self.data_bytes + self.replica_bytes + self.workspace_bytes
 
 
-# drop-and-regrow: stable sorts, ranks and masks (~40 B) plus the float32 key (4 B); `make bench` measures 36 B per
-# weight of peak resident memory over the inputs (CPU, one 16.8 M-weight chunk), so this budget has a 22 % margin
+# drop-and-regrow: stable sorts, ranks and masks (~40 B) plus the float32 key (4 B); `make bench` measures 41-43 B
+# per weight of peak resident memory over the inputs for a 1 M-weight chunk and 36 B for a full 16.8 M one (CPU)
 SORT_BYTES_PER_WEIGHT = 44
 
 
