@@ -18,6 +18,8 @@ import torch
 import impkit.data as _data
 from impkit.data.base import Dataset
 
+ROOT = Path(__file__).resolve().parents[1]  # the repository root
+
 
 def make_toy(root=None, split="train", seed=0, n_train=512, n_test=128, side=8, **_):
     n = n_train if split == "train" else n_test
@@ -100,6 +102,21 @@ def kill_inside_round_1(cmd: list[str], out: Path, timeout: float = 60) -> Path:
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     return ck
+
+
+def load_script(path: Path | str, name: str):
+    """The module of a script outside the package (``tools/``, ``bench/``), ``path`` relative to the repository
+    root, loaded once per test session under ``name`` (registered in ``sys.modules``: a script importing a sibling,
+    as check_pages imports site_checks, then finds it)."""
+    import importlib.util
+    import sys
+
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules[name]
 
 
 def same_params(a, b) -> bool:

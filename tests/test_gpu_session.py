@@ -1,27 +1,17 @@
 """tools/gpu_session.py (the one-call GPU session) and the baselines of bench/bench_train.py, on the CPU."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from conftest import load_script
 
 
-gs = _load("gpu_session", ROOT / "tools" / "gpu_session.py")
-bt = _load("bench_train", ROOT / "bench" / "bench_train.py")
+gs = load_script("tools/gpu_session.py", "gpu_session")
+bt = load_script("bench/bench_train.py", "bench_train")
 
 
 def _record(**over) -> dict:

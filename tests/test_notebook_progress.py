@@ -1,7 +1,6 @@
 """tools/run_notebooks.py: the progress heartbeat (read from a fake run store) and the provenance it records."""
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import re
@@ -11,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 
 from impkit import runformat
 
@@ -18,13 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _tool():
-    name = "run_notebooks_progress"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / "run_notebooks.py")
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        sys.modules[name] = mod
-    return sys.modules[name]
+    return load_script("tools/run_notebooks.py", "run_notebooks")
 
 
 def _fake_run(root: Path, name: str, rounds: int, done: int, partial: bool = False, locked: bool = False) -> Path:

@@ -155,12 +155,7 @@ def test_mask_update_workspace_stays_near_its_budget():
     """One drop-and-regrow update of a 1 M-weight chunk, measured in a fresh process (bench/bench_sparsifiers.py):
     its peak memory over the inputs stays within the plan's bytes per weight plus a quarter (the measurement moves
     by a few bytes with threads and allocator; a change that doubled the sorts' workspace would fail here)."""
-    import importlib.util
-    from pathlib import Path
+    from conftest import load_script
 
-    spec = importlib.util.spec_from_file_location(
-        "bench_sparsifiers", Path(__file__).resolve().parents[1] / "bench" / "bench_sparsifiers.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    measured = bench.workspace_per_weight(4, 512)
+    measured = load_script("bench/bench_sparsifiers.py", "bench_sparsifiers").workspace_per_weight(4, 512)
     assert 8 < measured <= 1.25 * P.SORT_BYTES_PER_WEIGHT

@@ -103,12 +103,9 @@ def test_a_parameter_no_notebook_declares_is_an_error(tmp_path):
 # the paper preset's smoke pass (make test): wiring only; the pass itself is `make paper-smoke`
 # ---------------------------------------------------------------------------------------------------------------
 def _tool():
-    import importlib.util
+    from conftest import load_script
 
-    spec = importlib.util.spec_from_file_location("run_notebooks", ROOT / "tools" / "run_notebooks.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("tools/run_notebooks.py", "run_notebooks")
 
 
 def test_paper_smoke_keeps_the_paper_shapes():

@@ -2,29 +2,14 @@
 statistics, author-year labels), on synthetic pages and notebooks. The built book itself: tests/site."""
 from __future__ import annotations
 
-import importlib.util
-import json
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load(path: Path, name: str):
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-sc = _load(ROOT / "tools" / "site_checks.py", "site_checks")
-ext = _load(ROOT / "book" / "_ext" / "impkit_book.py", "impkit_book")
+sc = load_script("tools/site_checks.py", "site_checks")
+ext = load_script("book/_ext/impkit_book.py", "impkit_book")
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -186,7 +171,7 @@ def test_pybtex_style_labels_like_the_citations_and_sorts_by_author():
 # ------------------------------------------------------------------------------------------------------------------
 # tools/check_pages.py: a page that redirects while it is measured (the site's index.html) is measured where it lands
 
-cp = _load(ROOT / "tools" / "check_pages.py", "check_pages")
+cp = load_script("tools/check_pages.py", "check_pages")
 
 
 class _FakeDevTools(cp.Browser):
