@@ -135,20 +135,15 @@ def dense_gradients(model, data, rows: Sequence[int], seeds: Sequence[int], n: i
     if getattr(model, "input_bn", False):
         raise ValueError("gradient regrowth (RigL) does not support model.input_bn; set model.input_bn=false")
     dev = model.weights[0].device
-    ridx = torch.as_tensor(list(rows), dtype=torch.long)
+    ridx = torch.as_tensor(list(rows), dtype=torch.long, device=dev)
     local = []
     for r, s in zip(rows, seeds):
         g = torch.Generator().manual_seed(derive_seed(int(s), RIGL_BATCH, int(n), int(t)))
         local.append(torch.randint(int(data.sizes[r]), (int(batch),), generator=g))
-    idx = torch.stack(local).to(dev) + data.offsets[ridx.to(dev)].view(-1, 1)
-    x = data.x[idx].to(torch.float32)
-    if data.shift is not None:
-        x = x - data.shift[ridx.to(dev)]
-    if data.scale is not None:
-        x = x / data.scale[ridx.to(dev)]
-    y = data.y[idx]
-    Ws = [model.weights[l].detach()[ridx.to(dev)].requires_grad_(True) for l in range(model.num_layers)]
-    bs = [model.biases[l].detach()[ridx.to(dev)] for l in range(model.num_layers)]
+    idx = torch.stack(local).to(dev) + data.offsets[ridx].view(-1, 1)
+    x, y = data.normalize(data.x[idx], ridx), data.y[idx]
+    Ws = [model.weights[l].detach()[ridx].requires_grad_(True) for l in range(model.num_layers)]
+    bs = [model.biases[l].detach()[ridx] for l in range(model.num_layers)]
     h = x
     for l, (w, b) in enumerate(zip(Ws, bs)):
         h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))

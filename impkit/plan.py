@@ -544,5 +544,5 @@ def plan_dict(p: Plan) -> dict:
 
 
 __all__ = ["MemoryPlanError", "DataFootprint", "Batch", "Plan", "parse_bytes", "fmt_bytes", "free_memory",
-           "replica_bytes", "workspace_bytes", "dynamic_bytes", "method_dynamics", "split_batches", "batch_bytes", "dataset_footprint", "footprint_of",
-           "measure_step", "plan", "format_plan", "plan_dict"]
+           "replica_bytes", "workspace_bytes", "dynamic_bytes", "method_dynamics", "split_batches", "batch_bytes",
+           "dataset_footprint", "footprint_of", "measure_step", "plan", "format_plan", "plan_dict"]

@@ -438,19 +438,12 @@ def describe_recorded(s: dict) -> str:
 def _complete_runs(preset, dataset, methods, seeds, root, clone, overrides) -> int:
     """How many of the runs a recording needs are already complete under ``root`` (trained by an earlier call):
     the wall time of the provenance covers only the rest."""
+    from impkit.grid import run_state
     from impkit.presets import make_config
-    from impkit.runformat import RunFiles
-    from impkit.runs import run_name
 
     names = [dataset, f"{dataset}-clone"] if clone else [dataset]
-    done = 0
-    for ds in names:
-        for m in methods:
-            for s in seeds:
-                c = make_config(preset, ds, m, int(s), overrides=dict(overrides or {}))
-                files = RunFiles(Path(root) / run_name(c))
-                done += all(files.round(n).complete() for n in range(c.prune.rounds + 1))
-    return done
+    return sum(run_state(make_config(preset, ds, m, int(s), overrides=dict(overrides or {})), root).complete
+               for ds in names for m in methods for s in seeds)
 
 
 def record(preset: str, dataset: str | None, seeds: Sequence[int], out: str | None = None, root: str = "runs",

@@ -75,13 +75,14 @@ class ReplicaData:
     def dim(self) -> int:
         return int(self.x.shape[1])
 
-    def normalize(self, xb: torch.Tensor) -> torch.Tensor:
-        """(R, B, D) raw rows -> float32 features, each replica with its dataset's shift/scale."""
+    def normalize(self, xb: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """(R, B, D) raw rows -> float32 features, each replica with its dataset's shift/scale; ``rows`` (Rs,)
+        long: ``xb`` holds only those replicas (Rs, B, D)."""
         out = xb.to(torch.float32)
         if self.shift is not None:
-            out = out - self.shift
+            out = out - (self.shift if rows is None else self.shift[rows])
         if self.scale is not None:
-            out = out / self.scale
+            out = out / (self.scale if rows is None else self.scale[rows])
         return out
 
 

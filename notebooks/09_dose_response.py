@@ -148,13 +148,15 @@ fig = plotting.effect_vs_kurtosis(
 
 # %%
 # NBVAL_CHECK_OUTPUT
-answers = {}
-for s in order:
-    c = summ[s]["curves"]
+def answers_of(s):
+    """The dose-response answers of summary ``s`` (its last round; kurtosis at every round it holds)."""
+    c = s["curves"]
     last = lambda cond, m: np.asarray(c[cond][m], dtype=float)[:, -1]  # noqa: E731
-    answers[s] = verdicts.dose_answers(last("imp", "width_median"), last("random", "width_median"),
-                                       last("imp_clone", "width_median"), c["imp"]["kurtosis"],
-                                       c["oneshot"]["kurtosis"])
+    return verdicts.dose_answers(last("imp", "width_median"), last("random", "width_median"),
+                                 last("imp_clone", "width_median"), c["imp"]["kurtosis"], c["oneshot"]["kurtosis"])
+
+
+answers = {s: answers_of(summ[s]) for s in order}
 qs = {"localises": "IMP narrower than random", "data_over_clone": "data narrower than clone (C2a)",
       "kurt_above_3": "kurt > 3", "kurt_rises": "kurt rises", "kurt_over_oneshot": "IMP more non-Gaussian (C3b)"}
 ans = pd.DataFrame([{"point": scale.rung(s).level, **{v: getattr(answers[s], k).verdict for k, v in qs.items()}}
@@ -188,13 +190,6 @@ else:
     g = "not computed in this build"
 glue("dose_gaussian", g, display=False)
 lines.append(f"on the Gaussian field itself (p = 1): {g}")
-
-
-def answers_of(s):
-    c = s["curves"]
-    last = lambda cond, m: np.asarray(c[cond][m], dtype=float)[:, -1]  # noqa: E731
-    return verdicts.dose_answers(last("imp", "width_median"), last("random", "width_median"),
-                                 last("imp_clone", "width_median"), c["imp"]["kurtosis"], c["oneshot"]["kurtosis"])
 
 
 # points recorded with five seeds (some raised from three after their verdicts were known: the scale-study page

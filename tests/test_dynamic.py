@@ -2,6 +2,7 @@
 checked against a direct computation on unstacked tiny models, through the round driver (IMP's counts, a replica
 alone equals itself in a batch, a kill mid-round then resume equals the uninterrupted run), and the memory plan's
 account of mask updates (impkit.plan.dynamic_bytes, runs.check_memory)."""
+import dataclasses
 import math
 
 import numpy as np
@@ -69,6 +70,23 @@ def test_dense_gradients_equal_autograd_of_each_replica_alone():
             assert (G[l][i][inactive] != 0).any()  # dense: inactive entries have their gradient too
     other = dense_gradients(model, data, rows, seeds, n=1, t=41, batch=16)  # another step, another minibatch
     assert not torch.equal(other[0], G[0])
+
+
+def test_dense_gradients_normalise_each_replicas_rows_as_training_does():
+    """With a per-replica shift and scale (the stacked batch's standardisation), the gradient of replicas 0 and 2
+    is the one on their own normalised rows."""
+    model, data = _setup()
+    R, D = len(data.sizes), data.dim
+    g = torch.Generator().manual_seed(3)
+    shift, scale = torch.randn(R, 1, D, generator=g), 1 + torch.rand(R, 1, 1, generator=g)
+    shifted = dataclasses.replace(data, shift=shift, scale=scale)
+    rows, seeds = [0, 2], [5, 7]
+    G = dense_gradients(model, shifted, rows, seeds, n=1, t=40, batch=16)
+    for i, r in enumerate(rows):
+        own = dataclasses.replace(data, x=(data.x - shift[r, 0]) / scale[r, 0, 0])   # rows normalised beforehand
+        want = _direct_gradient(model, own, r, seeds[i], 1, 40, 16)
+        for l, gw in enumerate(want):
+            assert torch.allclose(G[l][i], gw, rtol=1e-5, atol=1e-6), (r, l)
 
 
 def test_cosine_zeta_and_drop_counts():

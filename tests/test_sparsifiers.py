@@ -295,6 +295,12 @@ def test_record_writes_a_summary_that_load_recorded_reads_back(tmp_path):
     eff = S.last_round_effects(rec["rows"])
     assert {str(e["condition"]) for e in eff} == {"imp", "synflow", "imp clone", "synflow clone"}
     assert "12" in S.describe_recorded(rec) and "2 rounds" in S.describe_recorded(rec)
+    assert st["runs_total"] == 8 and st["runs_reused"] == 0
+    # recorded again with one more method: the 8 runs already complete are counted as reused, the 4 new ones not
+    S.record("ci", "toy", [0, 1], out=str(tmp_path / "rec" / "toy.json"), root=str(tmp_path / "runs"),
+             device="cpu", methods=("imp", "synflow", "random"), overrides={**OV, "prune.rounds": 2}, command=["test"])
+    st = S.load_recorded("toy", tmp_path / "rec")["settings"]
+    assert st["runs_total"] == 12 and st["runs_reused"] == 8
 
 
 def test_load_recorded_absent_or_not_a_summary(tmp_path):
